@@ -1,0 +1,55 @@
+# Signage: `make run` to try it, `make test` to check it. Needs only python3 (3.11+).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEPS   := $(VENV)/.deps-installed
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+export SIGNAGE_ENV ?= development
+
+.PHONY: run test lint format migrate demo check clean help
+
+help:
+	@echo "make run      set up, migrate the SQLite database, load the demo, serve on http://$(HOST):$(PORT)"
+	@echo "make test     run the test suite (PostgreSQL too when TEST_DATABASE_URL is set)"
+	@echo "make lint     ruff check and format check"
+	@echo "make check    lint and test"
+	@echo "make migrate  apply migrations to DATABASE_URL (SQLite file under instance/ by default)"
+
+$(DEPS): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+migrate: $(DEPS)
+	$(BIN)/flask --app wsgi db upgrade
+
+demo: migrate
+	$(BIN)/flask --app wsgi demo load
+
+run: demo
+	@echo ""
+	@echo "Signage is starting on http://$(HOST):$(PORT)"
+	@echo "  API:          http://$(HOST):$(PORT)/api/v1"
+	@echo "  API docs:     http://$(HOST):$(PORT)/api/v1/docs  (OpenAPI: /api/v1/openapi.json)"
+	@echo "  Health:       http://$(HOST):$(PORT)/healthz, /readyz"
+	@echo "  Sign in:      curl -X POST http://$(HOST):$(PORT)/api/v1/auth/token -H 'Content-Type: application/json' -d '{\"username\":\"captain\",\"password\":\"demo-captain-2024\"}'"
+	@echo "Press Ctrl+C to stop."
+	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT) --no-debugger --no-reload
+
+test: $(DEPS)
+	SIGNAGE_ENV=testing $(BIN)/python -m pytest
+
+lint: $(DEPS)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(DEPS)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+check: lint test
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -1,0 +1,142 @@
+"""Access tokens (short-lived JWT) and refresh tokens (opaque, rotated, revocable)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import timedelta
+
+import jwt
+import sqlalchemy as sa
+from flask import current_app, g, request
+
+from signage.accounts.models import AuthSession, RefreshToken, User
+from signage.core import audit, clock
+from signage.core.db import db
+from signage.core.errors import Problem
+
+ALGORITHM = "HS256"
+
+
+def _unauthenticated(detail: str) -> Problem:
+    return Problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="signage"'})
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _access_token(user: User, session: AuthSession) -> tuple[str, int]:
+    ttl = current_app.config["ACCESS_TOKEN_TTL"]
+    issued = clock.now()
+    claims = {
+        "sub": str(user.id),
+        "sid": str(session.id),
+        "role": user.role,
+        "iat": int(issued.timestamp()),
+        "exp": int((issued + timedelta(seconds=ttl)).timestamp()),
+        "typ": "access",
+    }
+    return jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm=ALGORITHM), ttl
+
+
+def _new_refresh(session: AuthSession) -> str:
+    token = f"{session.id.hex}.{secrets.token_urlsafe(32)}"
+    db.session.add(RefreshToken(session_id=session.id, token_hash=_hash(token), created_at=clock.now()))
+    return token
+
+
+def _pair(user: User, session: AuthSession, refresh: str) -> dict:
+    access, ttl = _access_token(user, session)
+    return {
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": ttl,
+        "refresh_token": refresh,
+        "refresh_expires_at": session.expires_at,
+        "user": user,
+    }
+
+
+def start_session(user: User) -> dict:
+    """Open a sign-in session for user and hand out its first token pair."""
+    now = clock.now()
+    session = AuthSession(
+        id=uuid.uuid4(),
+        user_id=user.id,
+        created_at=now,
+        expires_at=now + timedelta(seconds=current_app.config["REFRESH_TOKEN_TTL"]),
+    )
+    audit.tag(session, "sign_in")
+    db.session.add(session)
+    return _pair(user, session, _new_refresh(session))
+
+
+def _revoke(session: AuthSession, reason: str) -> None:
+    if session.revoked_at is None:
+        session.revoked_at = clock.now()
+        session.revoked_reason = reason
+        audit.tag(session, reason)
+
+
+def rotate(refresh_token: str) -> dict:
+    """Swap a refresh token for a new pair; a reused one revokes its whole family."""
+    stored = db.session.scalar(sa.select(RefreshToken).where(RefreshToken.token_hash == _hash(refresh_token)))
+    if stored is None:
+        raise _unauthenticated("The refresh token is not valid.")
+    session = db.session.get(AuthSession, stored.session_id)
+    now = clock.now()
+    if stored.used_at is not None:
+        # A rotated token came back: someone holds a copy. End the family.
+        _revoke(session, "refresh_reuse")
+        db.session.commit()
+        raise _unauthenticated("The refresh token was already used; the session has been ended.")
+    if session.revoked_at is not None or session.expires_at <= now:
+        raise _unauthenticated("The session has ended; sign in again.")
+    if not session.user.is_active:
+        raise _unauthenticated("The account is disabled.")
+    stored.used_at = now
+    return _pair(session.user, session, _new_refresh(session))
+
+
+def end_session(session_id: uuid.UUID) -> None:
+    """Revoke a session: its access and refresh tokens stop working at once."""
+    session = db.session.get(AuthSession, session_id)
+    if session is not None:
+        _revoke(session, "sign_out")
+
+
+def authenticate_request() -> User:
+    """Check the bearer token and load its user; sets g.current_user and g.session_id."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthenticated("Sign in first: send 'Authorization: Bearer <access token>'.")
+    try:
+        claims = jwt.decode(
+            token.strip(),
+            current_app.config["SECRET_KEY"],
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "sub", "sid"]},
+        )
+        user_id, session_id = uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"])
+    except jwt.ExpiredSignatureError:
+        raise _unauthenticated("The access token has expired; refresh it.") from None
+    except (jwt.InvalidTokenError, ValueError, TypeError):
+        raise _unauthenticated("The access token is not valid.") from None
+    if claims.get("typ") != "access":
+        raise _unauthenticated("The access token is not valid.")
+    row = db.session.execute(
+        sa.select(User, AuthSession.revoked_at)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(AuthSession.id == session_id, User.id == user_id)
+    ).first()
+    if row is None or row.revoked_at is not None:
+        raise _unauthenticated("The session has ended; sign in again.")
+    user = row.User
+    if not user.is_active:
+        raise _unauthenticated("The account is disabled.")
+    g.current_user = user
+    g.session_id = session_id
+    return user

@@ -1,0 +1,86 @@
+"""Configuration read from the environment, with safe defaults for local use."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET = "dev-only-secret-not-for-production-use-0000"  # noqa: S105 - development only
+
+
+class ConfigError(RuntimeError):
+    """The environment describes a configuration the app refuses to start with."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def load_config() -> dict:
+    """Build the Flask config mapping from environment variables."""
+    env = os.environ.get("SIGNAGE_ENV", "production").lower()
+    if env not in {"production", "development", "testing"}:
+        raise ConfigError(f"SIGNAGE_ENV must be production, development or testing, got {env!r}")
+    instance = ROOT / "instance"
+    secret = os.environ.get("SECRET_KEY", "")
+    if not secret:
+        if env == "production":
+            raise ConfigError(
+                "SECRET_KEY is not set. Set it to a long random value "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`), "
+                "or set SIGNAGE_ENV=development for local use."
+            )
+        secret = DEV_SECRET
+    elif len(secret) < 32 and env == "production":
+        raise ConfigError("SECRET_KEY must be at least 32 characters long in production")
+
+    timezone = os.environ.get("TIMEZONE", "Asia/Shanghai")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"TIMEZONE {timezone!r} is not a known IANA time zone") from exc
+
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'signage.db'}"
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgres://")
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+
+    return {
+        "SIGNAGE_ENV": env,
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "MEDIA_ROOT": os.environ.get("MEDIA_ROOT") or str(instance / "media"),
+        "TIMEZONE": timezone,
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
+        "ACCESS_TOKEN_TTL": _int("ACCESS_TOKEN_TTL", 15 * 60),
+        "REFRESH_TOKEN_TTL": _int("REFRESH_TOKEN_TTL", 30 * 24 * 3600),
+        # Failed sign-ins allowed per account and per address within the window.
+        "SIGNIN_MAX_FAILURES": _int("SIGNIN_MAX_FAILURES", 5),
+        "SIGNIN_WINDOW": _int("SIGNIN_WINDOW", 15 * 60),
+        # A shared store so the limits hold across gunicorn workers; memory:// is per process.
+        "RATELIMIT_STORAGE_URI": os.environ.get(
+            "RATELIMIT_STORAGE_URI", "memory://" if env != "production" else "redis://127.0.0.1:6379/0"
+        ),
+        "PAGE_LIMIT_DEFAULT": 50,
+        "PAGE_LIMIT_MAX": _int("PAGE_LIMIT_MAX", 200),
+        "CORS_ORIGINS": [o for o in os.environ.get("CORS_ORIGINS", "").split(",") if o],
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "TRUST_PROXY": _bool(os.environ.get("TRUST_PROXY")),
+        "LOG_JSON": _bool(os.environ.get("LOG_JSON"), default=env == "production"),
+    }

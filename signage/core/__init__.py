@@ -1,0 +1,1 @@
+"""The thin shared core: database, errors, access control, audit, paging, OpenAPI."""

@@ -1,0 +1,169 @@
+"""The audit trail: an append-only event for every change to an audited record.
+
+Models opt in by subclassing `Audited`. A flush listener writes one event per
+created, changed or deleted record, with who, when, the before and after values
+of the changed fields and the request id, so features get the trail for free.
+Services name a change with `audit.tag(obj, "notify")` when "update" says too little.
+"""
+
+from __future__ import annotations
+
+import decimal
+import enum
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import g, has_request_context
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from signage.core import clock
+from signage.core.db import db
+
+REDACTED = "[redacted]"
+_SKIP = {"updated_at", "version"}
+
+
+class Event(db.Model):
+    """One recorded change: actor, time, entity, action, before and after."""
+
+    __tablename__ = "events"
+    __table_args__ = (sa.Index("ix_events_entity_entity_id", "entity", "entity_id", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    actor_role: Mapped[str | None] = mapped_column(sa.String(16))
+    entity: Mapped[str] = mapped_column(sa.String(40))
+    entity_id: Mapped[str] = mapped_column(sa.String(64))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    before: Mapped[dict | None]
+    after: Mapped[dict | None]
+    request_id: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class Audited:
+    """Mixin: changes to this model are written to the audit trail."""
+
+    __audit_entity__: str = ""
+    __audit_redact__: frozenset[str] = frozenset()
+
+
+def tag(obj: Any, action: str) -> None:
+    """Name the next audit event for obj (e.g. "notify" instead of "update")."""
+    obj.__dict__["_audit_action"] = action
+
+
+def set_actor(actor_id: uuid.UUID | None, role: str | None) -> None:
+    """Record who acts outside a request (CLI, demo loader)."""
+    _cli_actor.update(actor_id=actor_id, role=role)
+
+
+_cli_actor: dict[str, Any] = {"actor_id": None, "role": None}
+
+
+def _json(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (uuid.UUID, decimal.Decimal)):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (list, tuple)):
+        return [_json(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json(v) for k, v in value.items()}
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    return str(value)
+
+
+def _value(obj: Audited, key: str, value: Any) -> Any:
+    return REDACTED if key in obj.__audit_redact__ and value is not None else _json(value)
+
+
+def _snapshot(obj: Audited) -> dict:
+    state = sa.inspect(obj)
+    return {
+        attr.key: _value(obj, attr.key, getattr(obj, attr.key))
+        for attr in state.mapper.column_attrs
+        if attr.key not in _SKIP
+    }
+
+
+def _diff(obj: Audited) -> tuple[dict, dict]:
+    state = sa.inspect(obj)
+    before, after = {}, {}
+    for attr in state.mapper.column_attrs:
+        if attr.key in _SKIP:
+            continue
+        hist = state.attrs[attr.key].history
+        if not hist.has_changes():
+            continue
+        old = hist.deleted[0] if hist.deleted else None
+        new = hist.added[0] if hist.added else None
+        if old == new:
+            continue
+        before[attr.key] = _value(obj, attr.key, old)
+        after[attr.key] = _value(obj, attr.key, new)
+    return before, after
+
+
+def _who() -> tuple[uuid.UUID | None, str | None, str | None]:
+    if has_request_context():
+        user = g.get("current_user")
+        if user is not None:
+            return user.id, user.role, g.get("request_id")
+        return None, None, g.get("request_id")
+    return _cli_actor["actor_id"], _cli_actor["role"], None
+
+
+def _entity(obj: Audited) -> str:
+    return obj.__audit_entity__ or obj.__tablename__
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _write_events(session: Session, _flush_context) -> None:
+    rows = []
+    now = clock.now()
+    actor_id, role, request_id = _who()
+
+    def add(obj, action, before, after):
+        rows.append(
+            {
+                "occurred_at": now,
+                "actor_id": actor_id,
+                "actor_role": role,
+                "entity": _entity(obj),
+                "entity_id": ",".join(str(v) for v in sa.inspect(obj).mapper.primary_key_from_instance(obj)),
+                "action": obj.__dict__.pop("_audit_action", action),
+                "before": before,
+                "after": after,
+                "request_id": request_id,
+            }
+        )
+
+    for obj in session.new:
+        if isinstance(obj, Audited):
+            add(obj, "create", None, _snapshot(obj))
+    for obj in session.dirty:
+        if isinstance(obj, Audited) and session.is_modified(obj, include_collections=False):
+            before, after = _diff(obj)
+            if before or after or "_audit_action" in obj.__dict__:
+                add(obj, "update", before, after)
+    for obj in session.deleted:
+        if isinstance(obj, Audited):
+            add(obj, "delete", _snapshot(obj), None)
+    if rows:
+        session.connection().execute(sa.insert(Event), rows)
+
+
+@sa.event.listens_for(Event, "before_update")
+@sa.event.listens_for(Event, "before_delete")
+def _append_only(*_args) -> None:
+    raise RuntimeError("audit events are append-only")

@@ -1,0 +1,100 @@
+"""Keyset (cursor) pagination with a capped page size."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import marshmallow as ma
+import sqlalchemy as sa
+from flask import current_app
+
+from signage.core.db import db
+from signage.core.errors import field_error
+
+
+class PageArgsSchema(ma.Schema):
+    """`limit` (capped) and the opaque `cursor` from the previous page's `next`."""
+
+    limit = ma.fields.Integer(
+        load_default=50,
+        validate=ma.validate.Range(min=1, max=200),
+        metadata={"description": "Page size, 1 to 200"},
+    )
+    cursor = ma.fields.String(
+        load_default=None, validate=ma.validate.Length(max=512), metadata={"description": "From `next`"}
+    )
+
+
+def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """A `{items, next}` page schema for item_schema."""
+    return ma.Schema.from_dict(
+        {
+            "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
+            "next": ma.fields.String(
+                allow_none=True, required=True, metadata={"description": "Cursor of the next page, or null"}
+            ),
+        },
+        name=name,
+    )
+
+
+def _encode(values: Sequence[Any]) -> str:
+    out = []
+    for v in values:
+        if isinstance(v, uuid.UUID):
+            out.append(["u", v.hex])
+        elif isinstance(v, datetime):
+            out.append(["t", v.isoformat()])
+        else:
+            out.append(["v", v])
+    raw = json.dumps(out, separators=(",", ":"), ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str, width: int) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        items = json.loads(raw)
+        if not isinstance(items, list) or len(items) != width:
+            raise ValueError
+        values = []
+        for kind, v in items:
+            if kind == "u":
+                values.append(uuid.UUID(v))
+            elif kind == "t":
+                values.append(datetime.fromisoformat(v))
+            elif kind == "v" and (v is None or isinstance(v, (str, int, float))):
+                values.append(v)
+            else:
+                raise ValueError
+        return values
+    except (ValueError, TypeError, json.JSONDecodeError):
+        raise field_error("cursor", "is not a cursor this list gave out") from None
+
+
+def keyset_page(
+    stmt: sa.Select,
+    *,
+    keys: Sequence[sa.ColumnElement],
+    key_of: Callable[[Any], Sequence[Any]],
+    limit: int,
+    cursor: str | None,
+    scalars: bool = True,
+) -> tuple[list[Any], str | None]:
+    """One page of stmt ordered by keys (ascending, unique together), and the next cursor."""
+    limit = min(limit, current_app.config["PAGE_LIMIT_MAX"])
+    if cursor:
+        # Bind with each column's own type so UUIDs and UTC times compare as stored.
+        after = [sa.literal(v, type_=k.type) for k, v in zip(keys, _decode(cursor, len(keys)), strict=True)]
+        stmt = stmt.where(sa.tuple_(*keys) > sa.tuple_(*after))
+    stmt = stmt.order_by(*keys).limit(limit + 1)
+    result = db.session.execute(stmt)
+    rows = list(result.scalars() if scalars else result)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (_encode(key_of(rows[-1])) if more and rows else None)

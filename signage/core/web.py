@@ -1,0 +1,135 @@
+"""Request plumbing: request ids, structured logs, content-type checks, headers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+
+from flask import Flask, g, request
+
+from signage.core.access import enforce_access
+from signage.core.errors import Problem
+
+log = logging.getLogger("signage.request")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per log line, for the log collector."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in ("request_id", "method", "path", "status", "duration_ms", "user_id", "role"):
+            value = getattr(record, key, None)
+            if value is not None:
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(app: Flask) -> None:
+    """Send our logs to stderr, as JSON lines in production."""
+    root = logging.getLogger("signage")
+    if root.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    if app.config["LOG_JSON"]:
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    root.propagate = False
+
+
+def _accepted_types(endpoint: str | None, method: str, app: Flask) -> tuple[str, ...]:
+    view = app.view_functions.get(endpoint) if endpoint else None
+    target = getattr(getattr(view, "view_class", None), method.lower(), None) or view
+    return getattr(target, "_accepts", ("application/json",))
+
+
+def accepts(*mimetypes: str):
+    """Declare the request body types a view takes (JSON by default)."""
+
+    def decorator(func):
+        func._accepts = mimetypes
+        return func
+
+    return decorator
+
+
+def init_web(app: Flask) -> None:
+    """Register the per-request hooks."""
+
+    @app.before_request
+    def start_request():
+        g.start = time.perf_counter()
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.current_user = None
+
+    app.before_request(enforce_access)
+
+    @app.before_request
+    def check_body_type():
+        if request.method not in BODY_METHODS or not request.path.startswith("/api/"):
+            return
+        has_body = (request.content_length or 0) > 0 or "chunked" in request.headers.get(
+            "Transfer-Encoding", ""
+        )
+        if not has_body:
+            return
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        if limit and (request.content_length or 0) > limit:
+            raise Problem(413, f"The request body is larger than the limit of {limit} bytes.")
+        allowed = _accepted_types(request.endpoint, request.method, app)
+        if request.mimetype not in allowed:
+            raise Problem(
+                415,
+                f"Send the body as {' or '.join(allowed)}, not {request.mimetype or 'an unnamed type'}.",
+            )
+
+    @app.after_request
+    def finish_request(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.path.startswith("/api/") and "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"
+        origin = request.headers.get("Origin")
+        if origin and origin in app.config["CORS_ORIGINS"]:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+            response.headers["Access-Control-Allow-Headers"] = (
+                "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key"
+            )
+            response.headers["Access-Control-Expose-Headers"] = "ETag, X-Request-ID, Retry-After"
+        user = g.get("current_user")
+        log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "request_id": g.get("request_id"),
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - g.get("start", time.perf_counter())) * 1000, 1),
+                "user_id": str(user.id) if user else None,
+                "role": user.role if user else None,
+            },
+        )
+        return response

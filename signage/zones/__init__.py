@@ -1,0 +1,1 @@
+"""Zones (the town's three market-town areas) and their roads."""

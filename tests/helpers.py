@@ -1,0 +1,40 @@
+"""Small helpers shared by the HTTP tests."""
+
+from __future__ import annotations
+
+from signage.accounts import service
+from signage.core.db import db
+
+PASSWORD = "correct-horse-battery"
+
+
+def make_user(app, username: str, role: str, zones: tuple[str, ...] = (), password: str = PASSWORD):
+    """Create an account directly (test set-up), returning its id."""
+    with app.app_context():
+        user = service.create_user(username=username, role=role, password=password, zones=list(zones))
+        db.session.commit()
+        return user.id
+
+
+def sign_in(client, username: str, password: str = PASSWORD) -> dict:
+    """Sign in through the API and return the token response."""
+    response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def bearer(tokens: dict) -> dict:
+    """Authorization header for a token response."""
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+def assert_problem(response, status: int, slug: str | None = None) -> dict:
+    """Assert a problem+json answer with the given status (and type slug)."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["status"] == status
+    assert body["title"] and body["detail"] and body["type"].startswith("urn:signage:problem:")
+    if slug:
+        assert body["type"] == f"urn:signage:problem:{slug}", body
+    return body

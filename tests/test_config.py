@@ -1,0 +1,98 @@
+"""Start-up configuration: refuse unsafe production settings, share limits across workers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+
+import pytest
+import redis
+
+from signage import create_app
+from signage.core.db import db
+from tests.conftest import TEST_SECRET
+from tests.helpers import PASSWORD, assert_problem, make_user
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def _start(env: dict) -> subprocess.CompletedProcess:
+    code = "from signage import create_app; create_app(); print('started')"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_missing_secret_key_in_production_is_refused_with_a_clear_message():
+    result = _start({"SIGNAGE_ENV": "production", "PYTHONPATH": "."})
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_short_secret_key_in_production_is_refused():
+    result = _start({"SIGNAGE_ENV": "production", "SECRET_KEY": "short", "PYTHONPATH": "."})
+    assert result.returncode != 0 and "at least 32 characters" in result.stderr
+
+
+def test_development_starts_without_a_secret_key(tmp_path):
+    result = _start(
+        {"SIGNAGE_ENV": "development", "PYTHONPATH": ".", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "started" in result.stdout
+
+
+def test_unknown_timezone_is_refused():
+    result = _start({"SIGNAGE_ENV": "development", "TIMEZONE": "Mars/Olympus", "PYTHONPATH": "."})
+    assert result.returncode != 0 and "TIMEZONE" in result.stderr
+
+
+@pytest.fixture
+def redis_or_skip():
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.ConnectionError:
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+
+
+def test_signin_limit_holds_across_workers_sharing_redis(app, database_url, redis_or_skip):
+    """Two app instances stand for two gunicorn workers with the same Redis store."""
+    username = f"u{uuid.uuid4().hex[:10]}"
+    make_user(app, username, "admin")
+    workers = [
+        create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": database_url,
+                "SECRET_KEY": TEST_SECRET,
+                "RATELIMIT_STORAGE_URI": REDIS_URL,
+            }
+        )
+        for _ in range(2)
+    ]
+    address = {"REMOTE_ADDR": f"10.{uuid.uuid4().int % 250}.0.1"}
+    try:
+        for i in range(5):
+            worker = workers[i % 2].test_client()
+            response = worker.post(
+                "/api/v1/auth/token",
+                json={"username": username, "password": "wrong-pass"},
+                environ_base=address,
+            )
+            assert response.status_code == 401
+        blocked = (
+            workers[0]
+            .test_client()
+            .post(
+                "/api/v1/auth/token", json={"username": username, "password": PASSWORD}, environ_base=address
+            )
+        )
+        assert_problem(blocked, 429)
+    finally:
+        for worker in workers:
+            with worker.app_context():
+                db.engine.dispose()

@@ -1,0 +1,143 @@
+"""Every error the API returns is RFC 9457 problem+json, framework errors included."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from flask import Blueprint
+
+from signage import create_app
+from signage.core.access import public
+from signage.core.db import db
+from tests.helpers import assert_problem, bearer, make_user, sign_in
+
+
+@pytest.fixture
+def admin(app, client):
+    make_user(app, "root", "admin")
+    return bearer(sign_in(client, "root"))
+
+
+def test_unknown_path_is_404_problem(client):
+    assert_problem(client.get("/api/v1/no-such-thing"), 404, "not-found")
+
+
+def test_unknown_record_is_404_problem(client, admin):
+    body = assert_problem(
+        client.get("/api/v1/users/00000000-0000-4000-8000-000000000000", headers=admin), 404
+    )
+    assert "account" in body["detail"]
+
+
+def test_wrong_method_is_405_problem_with_allow(client):
+    response = client.delete("/api/v1/auth/token")
+    assert_problem(response, 405, "method-not-allowed")
+    assert "POST" in response.headers["Allow"]
+
+
+def test_malformed_json_is_400(client):
+    response = client.post("/api/v1/auth/token", data='{"username": "a",', content_type="application/json")
+    body = assert_problem(response, 400, "malformed-json")
+    assert "JSON" in body["detail"]
+
+
+def test_wrong_content_type_is_415(client):
+    response = client.post("/api/v1/auth/token", data="username=a&password=b", content_type="text/plain")
+    body = assert_problem(response, 415, "unsupported-media-type")
+    assert "application/json" in body["detail"]
+
+
+def test_oversized_body_is_413(app, client):
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    response = client.post(
+        "/api/v1/auth/token", data='{"username": "' + "a" * 2000 + '"}', content_type="application/json"
+    )
+    assert_problem(response, 413, "payload-too-large")
+
+
+def test_validation_error_is_422_with_field_errors(client, admin):
+    response = client.post(
+        "/api/v1/users", json={"username": "x!", "role": "wizard", "extra": 1}, headers=admin
+    )
+    body = assert_problem(response, 422, "validation-error")
+    assert set(body["errors"]) >= {"username", "role", "extra"}
+    assert "username" in body["detail"]
+
+
+def test_query_validation_error_names_the_parameter(client, admin):
+    body = assert_problem(client.get("/api/v1/users?limit=100000", headers=admin), 422)
+    assert "limit" in body["errors"]
+
+
+def test_bad_cursor_is_422_naming_cursor(client, admin):
+    body = assert_problem(client.get("/api/v1/users?cursor=not-a-cursor", headers=admin), 422)
+    assert body["errors"] == {"cursor": ["is not a cursor this list gave out"]}
+
+
+def test_conflict_is_409(app, client, admin):
+    make_user(app, "taken", "inspector")
+    response = client.post(
+        "/api/v1/users",
+        json={"username": "taken", "role": "inspector", "password": "long-enough-pw"},
+        headers=admin,
+    )
+    body = assert_problem(response, 409, "username-taken")
+    assert body["errors"] == {"username": ["is taken"]}
+
+
+def test_patch_without_if_match_is_428_and_stale_is_412_with_current(app, client, admin):
+    user_id = make_user(app, "ivan", "inspector")
+    url = f"/api/v1/users/{user_id}"
+    assert_problem(
+        client.patch(url, json={"display_name": "Ivan"}, headers=admin), 428, "precondition-required"
+    )
+    etag = client.get(url, headers=admin).headers["ETag"]
+    assert (
+        client.patch(url, json={"display_name": "Ivan"}, headers={**admin, "If-Match": etag}).status_code
+        == 200
+    )
+    stale = client.patch(url, json={"display_name": "Ivan 2"}, headers={**admin, "If-Match": etag})
+    body = assert_problem(stale, 412, "precondition-failed")
+    assert body["current"]["display_name"] == "Ivan"
+    assert stale.headers["ETag"] != etag
+
+
+def test_unexpected_exception_is_500_problem_with_request_id_and_no_trace(app, caplog):
+    boom = Blueprint("boom", __name__)
+
+    @boom.get("/api/v1/boom")
+    @public
+    def explode():
+        raise RuntimeError("secret internals")
+
+    app.register_blueprint(boom)
+    client = app.test_client()
+    with caplog.at_level(logging.ERROR, logger="signage.errors"):
+        response = client.get("/api/v1/boom", headers={"X-Request-ID": "req-123"})
+    body = assert_problem(response, 500, "internal-error")
+    assert body["request_id"] == "req-123"
+    assert "secret internals" not in response.get_data(as_text=True)
+    assert "Traceback" not in response.get_data(as_text=True)
+    assert any(getattr(r, "request_id", None) == "req-123" for r in caplog.records)
+
+
+def test_request_id_is_echoed_or_made(client):
+    assert client.get("/healthz", headers={"X-Request-ID": "abc-1"}).headers["X-Request-ID"] == "abc-1"
+    made = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"}).headers["X-Request-ID"]
+    assert len(made) == 32
+
+
+def test_health_and_readiness(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/readyz").get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_readiness_reports_unreachable_database():
+    broken = create_app(
+        {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/none", "SECRET_KEY": "x" * 40}
+    )
+    response = broken.test_client().get("/readyz")
+    assert_problem(response, 503, "service-unavailable")
+    with broken.app_context():
+        db.engine.dispose()
