@@ -65,6 +65,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per feature; each is one OpenAPI tag."""
+    import signage.models  # noqa: F401 - every table known to the metadata
     from signage.accounts.routes import auth_blp, users_blp
     from signage.events.routes import blp as events_blp
     from signage.health import blp as health_blp

@@ -1,6 +1,6 @@
 """foundation: accounts, sessions, zones, roads, audit events
 
-Revision ID: 30eb8cf6cab0
+Revision ID: 0001_foundation
 Revises: 
 Create Date: 2026-11-28 07:25:57.035828
 

@@ -215,9 +215,7 @@ def png_bomb() -> bytes:
     return encode(Image.new("1", (10_000, 5_000), 1), "PNG")
 
 
-def test_png_bomb_is_refused_without_decoding(
-    png_bomb: bytes, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_png_bomb_is_refused_without_decoding(png_bomb: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(png_bomb) < 200_000
 
     def must_not_decode(self: Any, *args: Any, **kwargs: Any) -> None:

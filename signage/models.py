@@ -1,0 +1,20 @@
+"""Every model, imported once so the metadata (migrations, model checks) knows all tables."""
+
+from signage.accounts.models import AuthSession, RefreshToken, User
+from signage.core.audit import Event
+from signage.ledger.models import Shop, Sign, SignVersion
+from signage.photos.models import Photo
+from signage.zones.models import Road, Zone
+
+__all__ = [
+    "AuthSession",
+    "Event",
+    "Photo",
+    "RefreshToken",
+    "Road",
+    "Shop",
+    "Sign",
+    "SignVersion",
+    "User",
+    "Zone",
+]
