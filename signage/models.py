@@ -1,6 +1,6 @@
 """Every model, imported once so the metadata (migrations, model checks) knows all tables."""
 
-from signage.accounts.models import AuthSession, RefreshToken, User
+from signage.accounts.models import AuthSession, RefreshToken, User, owner_shops, user_zones
 from signage.core.audit import Event
 from signage.ledger.models import Shop, Sign, SignVersion
 from signage.photos.models import Photo
@@ -17,4 +17,6 @@ __all__ = [
     "SignVersion",
     "User",
     "Zone",
+    "owner_shops",
+    "user_zones",
 ]

@@ -1,8 +1,8 @@
-"""ledger: shops, signs, sign versions, photos
+"""ledger: shops, signs, sign versions, photos, owner shops
 
 Revision ID: 0002_ledger
 Revises: 0001_foundation
-Create Date: 2026-11-28 07:32:00.949495
+Create Date: 2026-11-28 07:33:00.750804
 
 """
 from alembic import op
@@ -77,6 +77,16 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_shops_road_id'), ['road_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_shops_updated_at'), ['updated_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_shops_zone_id'), ['zone_id'], unique=False)
+
+    op.create_table('owner_shops',
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('shop_id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_owner_shops_shop_id_shops'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_owner_shops_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', 'shop_id', name=op.f('pk_owner_shops'))
+    )
+    with op.batch_alter_table('owner_shops', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_owner_shops_shop_id'), ['shop_id'], unique=False)
 
     op.create_table('signs',
     sa.Column('shop_id', sa.Uuid(), nullable=True),
@@ -157,6 +167,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_signs_road_id'))
 
     op.drop_table('signs')
+    with op.batch_alter_table('owner_shops', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_owner_shops_shop_id'))
+
+    op.drop_table('owner_shops')
     with op.batch_alter_table('shops', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_shops_zone_id'))
         batch_op.drop_index(batch_op.f('ix_shops_updated_at'))

@@ -19,6 +19,16 @@ user_zones = sa.Table(
     sa.Column("zone_id", sa.Uuid(), sa.ForeignKey("zones.id", ondelete="CASCADE"), primary_key=True),
 )
 
+# An owner account sees only the shops bound to it (bound when signing in with a notice's code).
+owner_shops = sa.Table(
+    "owner_shops",
+    db.Model.metadata,
+    sa.Column("user_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "shop_id", sa.Uuid(), sa.ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
+)
+
 
 class User(UUIDPrimaryKey, Timestamps, Versioned, Audited, db.Model):
     """A staff member or a shop owner; staff sign in with a password."""
