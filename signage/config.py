@@ -30,6 +30,16 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _area(raw: str) -> tuple[float, float, float, float]:
+    try:
+        south, west, north, east = (float(x) for x in raw.split(","))
+    except ValueError as exc:
+        raise ConfigError(f"SERVICE_AREA must be 'south,west,north,east' in degrees, got {raw!r}") from exc
+    if not (-90 <= south < north <= 90 and -180 <= west < east <= 180):
+        raise ConfigError(f"SERVICE_AREA {raw!r} is not a box south<north, west<east")
+    return south, west, north, east
+
+
 def load_config() -> dict:
     """Build the Flask config mapping from environment variables."""
     env = os.environ.get("SIGNAGE_ENV", "production").lower()
@@ -80,6 +90,8 @@ def load_config() -> dict:
         "PAGE_LIMIT_DEFAULT": 50,
         "PAGE_LIMIT_MAX": _int("PAGE_LIMIT_MAX", 200),
         "CORS_ORIGINS": [o for o in os.environ.get("CORS_ORIGINS", "").split(",") if o],
+        # The box (south, west, north, east; WGS-84) locations must fall in: Xiaoshan and around.
+        "SERVICE_AREA": _area(os.environ.get("SERVICE_AREA", "29.90,120.10,30.45,120.80")),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         "TRUST_PROXY": _bool(os.environ.get("TRUST_PROXY")),
         "LOG_JSON": _bool(os.environ.get("LOG_JSON"), default=env == "production"),

@@ -1,0 +1,227 @@
+"""The ledger's shops and signs: inspectors write in their zones, all staff read."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import g
+from flask.views import MethodView
+from sqlalchemy.orm import selectinload
+
+from signage.core.access import STAFF, roles
+from signage.core.api import Blueprint
+from signage.core.db import db
+from signage.core.errors import field_error, get_or_404
+from signage.core.etag import check_if_match, etag, requires_if_match
+from signage.core.pagination import keyset_page, page_schema
+from signage.ledger import service
+from signage.ledger.coords import to_wgs84
+from signage.ledger.models import Shop, Sign, SignVersion
+from signage.ledger.schemas import (
+    ShopCreateSchema,
+    ShopQueryArgsSchema,
+    ShopSchema,
+    ShopUpdateSchema,
+    SignCreateSchema,
+    SignQueryArgsSchema,
+    SignSchema,
+    SignUpdateSchema,
+    SignVersionCreateSchema,
+    SignVersionSchema,
+)
+from signage.zones.models import Zone
+
+blp = Blueprint("ledger", __name__, url_prefix="/api/v1", description="The ledger: shops and signs")
+
+
+def _zone_id(code: str):
+    zone_id = db.session.scalar(sa.select(Zone.id).where(Zone.code == code))
+    if zone_id is None:
+        raise field_error("zone", f"no zone with code {code!r}")
+    return zone_id
+
+
+@blp.route("/shops")
+class Shops(MethodView):
+    @roles(*STAFF)
+    @blp.arguments(ShopQueryArgsSchema, location="query")
+    @blp.response(200, page_schema(ShopSchema, "ShopPage"))
+    def get(self, args):
+        """List shops: by zone, road, text, status, change time, or near a point."""
+        stmt = sa.select(Shop).options(selectinload(Shop.zone), selectinload(Shop.road))
+        if "zone" in args:
+            stmt = stmt.where(Shop.zone_id == _zone_id(args["zone"]))
+        if "road" in args:
+            stmt = stmt.where(Shop.road_id == args["road"])
+        if "status" in args:
+            stmt = stmt.where(Shop.status == args["status"])
+        if "q" in args:
+            like = f"%{args['q'].lower()}%"
+            stmt = stmt.where(
+                sa.or_(sa.func.lower(Shop.name).like(like), sa.func.lower(Shop.address).like(like))
+            )
+        if "updated_since" in args:
+            stmt = stmt.where(Shop.updated_at >= args["updated_since"])
+        if "near" in args:
+            lat, lng = (float(x) for x in args["near"].split(","))
+            if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+                raise field_error("near", "latitude or longitude out of range")
+            lat, lng = to_wgs84(lat, lng, args["coord_system"])
+            return {"items": service.near(stmt, lat, lng, args["radius"], args["limit"]), "next": None}
+        keys = [Shop.updated_at, Shop.id] if "updated_since" in args else [Shop.created_at, Shop.id]
+        items, nxt = keyset_page(
+            stmt,
+            keys=keys,
+            key_of=lambda s: [s.updated_at if "updated_since" in args else s.created_at, s.id],
+            limit=args["limit"],
+            cursor=args["cursor"],
+        )
+        return {"items": items, "next": nxt}
+
+    @roles(*STAFF)
+    @blp.arguments(ShopCreateSchema)
+    @blp.response(201, ShopSchema)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(409, response="CONFLICT")
+    def post(self, body):
+        """Register a shop (409 if it looks like one already on the ledger)."""
+        shop = service.create_shop(actor=g.current_user, **body)
+        db.session.commit()
+        return shop, 201, {"ETag": etag(shop), "Location": f"/api/v1/shops/{shop.id}"}
+
+
+@blp.route("/shops/<uuid:shop_id>")
+class ShopById(MethodView):
+    @roles(*STAFF)
+    @blp.response(200, ShopSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, shop_id):
+        """Get one shop."""
+        shop = get_or_404(Shop, shop_id, "shop")
+        return shop, 200, {"ETag": etag(shop)}
+
+    @roles(*STAFF)
+    @requires_if_match
+    @blp.arguments(ShopUpdateSchema)
+    @blp.response(200, ShopSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    def patch(self, body, shop_id):
+        """Change a shop."""
+        shop = get_or_404(Shop, shop_id, "shop")
+        check_if_match(shop, ShopSchema().dump(shop))
+        service.update_shop(shop, body, actor=g.current_user)
+        db.session.commit()
+        return shop, 200, {"ETag": etag(shop)}
+
+
+@blp.route("/signs")
+class Signs(MethodView):
+    @roles(*STAFF)
+    @blp.arguments(SignQueryArgsSchema, location="query")
+    @blp.response(200, page_schema(SignSchema, "SignPage"))
+    def get(self, args):
+        """List signs: by shop, zone, road, kind, status, lit, change time."""
+        stmt = sa.select(Sign)
+        if "zone" in args:
+            stmt = stmt.where(Sign.zone_id == _zone_id(args["zone"]))
+        for arg, column in (("shop", Sign.shop_id), ("road", Sign.road_id), ("kind", Sign.kind)):
+            if arg in args:
+                stmt = stmt.where(column == args[arg])
+        for arg in ("status", "lit"):
+            if arg in args:
+                stmt = stmt.where(getattr(Sign, arg) == args[arg])
+        if "updated_since" in args:
+            stmt = stmt.where(Sign.updated_at >= args["updated_since"])
+            keys, key_of = [Sign.updated_at, Sign.id], lambda s: [s.updated_at, s.id]
+        else:
+            keys, key_of = [Sign.created_at, Sign.id], lambda s: [s.created_at, s.id]
+        items, nxt = keyset_page(stmt, keys=keys, key_of=key_of, limit=args["limit"], cursor=args["cursor"])
+        return {"items": items, "next": nxt}
+
+    @roles(*STAFF)
+    @blp.arguments(SignCreateSchema)
+    @blp.response(201, SignSchema)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(409, response="CONFLICT")
+    def post(self, body):
+        """Register a sign with its first version (and photo)."""
+        sign = service.create_sign(actor=g.current_user, **body)
+        db.session.commit()
+        return sign, 201, {"ETag": etag(sign), "Location": f"/api/v1/signs/{sign.id}"}
+
+
+@blp.route("/signs/<uuid:sign_id>")
+class SignById(MethodView):
+    @roles(*STAFF)
+    @blp.response(200, SignSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, sign_id):
+        """Get one sign."""
+        sign = get_or_404(Sign, sign_id, "sign")
+        return sign, 200, {"ETag": etag(sign)}
+
+    @roles(*STAFF)
+    @requires_if_match
+    @blp.arguments(SignUpdateSchema)
+    @blp.response(200, SignSchema)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    def patch(self, body, sign_id):
+        """Change a sign; new content (with its photo) becomes a new version."""
+        sign = get_or_404(Sign, sign_id, "sign")
+        check_if_match(sign, SignSchema().dump(sign))
+        service.change_sign(sign, body, actor=g.current_user)
+        db.session.commit()
+        return sign, 200, {"ETag": etag(sign)}
+
+    @roles(*STAFF)
+    @requires_if_match
+    @blp.response(200, SignSchema)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    def delete(self, sign_id):
+        """Remove a sign: it stays in the ledger, marked removed, with its history."""
+        sign = get_or_404(Sign, sign_id, "sign")
+        check_if_match(sign, SignSchema().dump(sign))
+        service.remove_sign(sign, actor=g.current_user)
+        db.session.commit()
+        return sign, 200, {"ETag": etag(sign)}
+
+
+@blp.route("/signs/<uuid:sign_id>/versions")
+class SignVersions(MethodView):
+    @roles(*STAFF)
+    @blp.response(200, SignVersionSchema(many=True))
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, sign_id):
+        """The sign's content history, newest first."""
+        get_or_404(Sign, sign_id, "sign")
+        return db.session.scalars(
+            sa.select(SignVersion)
+            .where(SignVersion.sign_id == sign_id)
+            .order_by(SignVersion.version_no.desc())
+        ).all()
+
+    @roles(*STAFF)
+    @blp.arguments(SignVersionCreateSchema)
+    @blp.response(201, SignVersionSchema)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    def post(self, body, sign_id):
+        """Record a new or replaced sign on the spot: its new content and photo."""
+        sign = get_or_404(Sign, sign_id, "sign")
+        version_id = body.pop("id", None)
+        before = sign.current_version_no
+        service.change_sign(sign, body, actor=g.current_user, version_id=version_id)
+        if sign.current_version_no == before:
+            raise field_error("text", "nothing changed: send the sign's new content")
+        db.session.commit()
+        version = db.session.scalar(
+            sa.select(SignVersion).where(
+                SignVersion.sign_id == sign.id, SignVersion.version_no == sign.current_version_no
+            )
+        )
+        return version, 201, {"Location": f"/api/v1/signs/{sign.id}/versions"}

@@ -1,0 +1,196 @@
+"""Ledger workflows: registering and changing shops and signs, keeping each sign's history."""
+
+from __future__ import annotations
+
+import math
+import uuid
+
+import sqlalchemy as sa
+from geopy.distance import geodesic
+
+from signage.core import audit, clock
+from signage.core.db import db
+from signage.core.errors import Problem, field_error
+from signage.core.scope import require_zone
+from signage.ledger.models import Shop, Sign, SignVersion
+from signage.ledger.schemas import CONTENT_FIELDS
+from signage.photos.models import Photo
+from signage.zones.models import Road
+
+# A second registration of the same name closer than this is taken to be the same shop.
+DUPLICATE_RADIUS_M = 15.0
+_M_PER_DEG_LAT = 111_320.0
+
+
+def bounding_box(lat: float, lng: float, radius_m: float) -> tuple[float, float, float, float]:
+    """South, west, north, east of a box that contains the circle (for the indexed prefilter)."""
+    dlat = radius_m / _M_PER_DEG_LAT * 1.01
+    dlng = radius_m / (_M_PER_DEG_LAT * max(math.cos(math.radians(lat)), 1e-6)) * 1.01
+    return lat - dlat, lng - dlng, lat + dlat, lng + dlng
+
+
+def near(stmt: sa.Select, lat: float, lng: float, radius_m: float, limit: int) -> list[Shop]:
+    """Shops of stmt within radius of a point, nearest first, each with `distance_m`."""
+    south, west, north, east = bounding_box(lat, lng, radius_m)
+    candidates = db.session.scalars(
+        stmt.where(Shop.lat.between(south, north), Shop.lng.between(west, east))
+    ).all()
+    found = []
+    for shop in candidates:
+        distance = geodesic((lat, lng), (shop.lat, shop.lng)).meters
+        if distance <= radius_m:
+            shop.distance_m = round(distance, 1)
+            found.append(shop)
+    found.sort(key=lambda s: (s.distance_m, str(s.id)))
+    return found[:limit]
+
+
+def _road(road_id: uuid.UUID) -> Road:
+    road = db.session.get(Road, road_id)
+    if road is None:
+        raise field_error("road_id", "no such road")
+    return road
+
+
+def _duplicate(data: dict, exclude: uuid.UUID | None = None) -> Shop | None:
+    """A shop already on the ledger with the same credit code, or same name a few metres away."""
+    if data.get("credit_code"):
+        stmt = sa.select(Shop).where(Shop.credit_code == data["credit_code"])
+        if exclude:
+            stmt = stmt.where(Shop.id != exclude)
+        same_code = db.session.scalars(stmt.limit(1)).first()
+        if same_code:
+            return same_code
+    if data.get("name") and data.get("lat") is not None:
+        stmt = sa.select(Shop).where(Shop.name == data["name"])
+        if exclude:
+            stmt = stmt.where(Shop.id != exclude)
+        close = near(stmt, data["lat"], data["lng"], DUPLICATE_RADIUS_M, 1)
+        if close:
+            return close[0]
+    return None
+
+
+def _refuse_duplicate(existing: Shop) -> None:
+    raise Problem(
+        409,
+        f"This looks like {existing.name} ({existing.address}) already on the ledger; "
+        "send confirm_distinct: true if it is a different shop.",
+        slug="duplicate-shop",
+        existing={"id": str(existing.id), "name": existing.name, "address": existing.address},
+    )
+
+
+def create_shop(*, actor, confirm_distinct: bool = False, **data) -> Shop:
+    """Register a shop on a road in the actor's zones; refuse a likely duplicate unless confirmed."""
+    road = _road(data["road_id"])
+    require_zone(actor, road.zone_id)
+    if data.get("id") and db.session.get(Shop, data["id"]) is not None:
+        raise Problem(409, "A shop with this id exists.", slug="id-taken")
+    if not confirm_distinct and (existing := _duplicate(data)):
+        _refuse_duplicate(existing)
+    shop = Shop(zone_id=road.zone_id, registered_by_id=actor.id, **data)
+    db.session.add(shop)
+    db.session.flush()
+    return shop
+
+
+def update_shop(shop: Shop, changes: dict, *, actor) -> Shop:
+    """Change a shop; moving it to another road moves it to that road's zone."""
+    require_zone(actor, shop.zone_id)
+    if "road_id" in changes:
+        road = _road(changes["road_id"])
+        require_zone(actor, road.zone_id)
+        shop.zone_id = road.zone_id
+    code = changes.get("credit_code")
+    if code and code != shop.credit_code and (existing := _duplicate({"credit_code": code}, exclude=shop.id)):
+        _refuse_duplicate(existing)
+    for key, value in changes.items():
+        setattr(shop, key, value)
+    # Signs follow their shop's zone and road so zone-scoped lists stay right.
+    if "road_id" in changes:
+        for sign in shop.signs:
+            sign.zone_id, sign.road_id = shop.zone_id, shop.road_id
+    return shop
+
+
+def _photo(photo_id: uuid.UUID | None) -> uuid.UUID | None:
+    if photo_id is not None and db.session.get(Photo, photo_id) is None:
+        raise field_error("photo_id", "no such photo; upload it to /api/v1/photos first")
+    return photo_id
+
+
+def _add_version(sign: Sign, *, actor, photo_id, note: str, recorded_at, version_id=None) -> SignVersion:
+    version = SignVersion(
+        id=version_id or uuid.uuid4(),
+        sign_id=sign.id,
+        version_no=sign.current_version_no,
+        photo_id=photo_id,
+        note=note,
+        recorded_by_id=actor.id,
+        recorded_at=recorded_at,
+        **{key: getattr(sign, key) for key in CONTENT_FIELDS},
+    )
+    db.session.add(version)
+    return version
+
+
+def create_sign(*, actor, photo_id=None, note: str = "", **data) -> Sign:
+    """Register a sign (of a shop, or standalone on a road) and its first version."""
+    if data.get("shop_id"):
+        shop = db.session.get(Shop, data["shop_id"])
+        if shop is None:
+            raise field_error("shop_id", "no such shop")
+        data.setdefault("road_id", shop.road_id)
+        zone_id = shop.zone_id
+        if data.get("lat") is None:
+            data["lat"], data["lng"] = shop.lat, shop.lng
+    else:
+        zone_id = _road(data["road_id"]).zone_id
+        if not data.get("owner_name"):
+            raise field_error("owner_name", "a standalone facility needs its owner's name")
+    require_zone(actor, zone_id)
+    if data.get("id") and db.session.get(Sign, data["id"]) is not None:
+        raise Problem(409, "A sign with this id exists.", slug="id-taken")
+    sign = Sign(zone_id=zone_id, created_by_id=actor.id, current_photo_id=_photo(photo_id), **data)
+    db.session.add(sign)
+    db.session.flush()
+    _add_version(
+        sign, actor=actor, photo_id=photo_id, note=note or "registered", recorded_at=sign.recorded_at
+    )
+    db.session.flush()
+    return sign
+
+
+def change_sign(sign: Sign, changes: dict, *, actor, version_id=None) -> Sign:
+    """Change a sign; a change of content is a new version, which needs a photo."""
+    require_zone(actor, sign.zone_id)
+    if sign.status == "removed":
+        raise Problem(409, "The sign has been removed; register a new one.", slug="sign-removed")
+    photo_id = _photo(changes.pop("photo_id", None))
+    note = changes.pop("note", "")
+    recorded_at = changes.pop("recorded_at", None)
+    content = {k: v for k, v in changes.items() if k in CONTENT_FIELDS and getattr(sign, k) != v}
+    if content and photo_id is None:
+        raise field_error("photo_id", "a change of the sign's content needs a photo of it")
+    for key, value in changes.items():
+        setattr(sign, key, value)
+    if content:
+        sign.current_version_no += 1
+        sign.current_photo_id = photo_id
+        audit.tag(sign, "new_version")
+        _add_version(
+            sign, actor=actor, photo_id=photo_id, note=note, recorded_at=recorded_at, version_id=version_id
+        )
+    return sign
+
+
+def remove_sign(sign: Sign, *, actor) -> Sign:
+    """Mark a sign removed; it stays in the ledger with its history."""
+    require_zone(actor, sign.zone_id)
+    if sign.status == "removed":
+        raise Problem(409, "The sign is already removed.", slug="sign-removed")
+    sign.status = "removed"
+    sign.removed_at = clock.now()
+    audit.tag(sign, "remove")
+    return sign

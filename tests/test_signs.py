@@ -1,0 +1,232 @@
+"""Signs, their content history, removal, and the ledger export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+
+import pytest
+from openpyxl import load_workbook
+
+from signage.core.db import db
+from signage.photos.models import Photo
+from tests import factories
+from tests.helpers import assert_problem, bearer, make_user, sign_in
+
+
+@pytest.fixture
+def setup(app, client):
+    with app.app_context():
+        shop = factories.shop("阿芳小吃店")
+        ks_road = factories.road("KS", "坎红路")
+        photos = []
+        for i in range(3):
+            photo = Photo(
+                sha256=f"{i:064d}",
+                mime="image/jpeg",
+                size=1000,
+                width=800,
+                height=600,
+                original_key=f"k{i}",
+                thumbnail_key=f"t{i}",
+                uploaded_by_id=shop.registered_by_id,
+            )
+            db.session.add(photo)
+            photos.append(photo)
+        db.session.commit()
+        shop_id, ks_road_id = str(shop.id), str(ks_road.id)
+        photo_ids = [str(p.id) for p in photos]
+    make_user(app, "insp_gl", "inspector", zones=("GL",))
+    make_user(app, "captain", "supervisor")
+    with app.app_context():
+        return {
+            "shop": shop_id,
+            "ks_road": ks_road_id,
+            "photos": photo_ids,
+            "inspector": bearer(sign_in(client, "insp_gl")),
+            "supervisor": bearer(sign_in(client, "captain")),
+        }
+
+
+def _new_sign(client, setup, **overrides):
+    body = {
+        "shop_id": setup["shop"],
+        "kind": "light_box",
+        "text": "阿芳小吃",
+        "width_m": 3.5,
+        "height_m": 0.9,
+        "height_above_ground_m": 3.2,
+        "lit": True,
+        "photo_id": setup["photos"][0],
+    }
+    body.update(overrides)
+    return client.post("/api/v1/signs", json=body, headers=setup["inspector"])
+
+
+def test_register_sign_of_a_shop_takes_its_place_and_first_version(client, setup):
+    response = _new_sign(client, setup)
+    assert response.status_code == 201, response.get_json()
+    sign = response.get_json()
+    assert sign["current_version_no"] == 1 and sign["current_photo_id"] == setup["photos"][0]
+    assert sign["lat"] is not None and sign["status"] == "active"
+    versions = client.get(f"/api/v1/signs/{sign['id']}/versions", headers=setup["inspector"]).get_json()
+    assert [(v["version_no"], v["text"]) for v in versions] == [(1, "阿芳小吃")]
+
+
+def test_version_history_after_two_content_changes_is_newest_first(client, setup):
+    created = _new_sign(client, setup)
+    url = f"/api/v1/signs/{created.get_json()['id']}"
+    etag = created.headers["ETag"]
+    first = client.patch(
+        url,
+        json={"text": "阿芳小吃·老店", "photo_id": setup["photos"][1]},
+        headers={**setup["inspector"], "If-Match": etag},
+    )
+    assert first.status_code == 200 and first.get_json()["current_version_no"] == 2
+    second = client.post(
+        f"{url}/versions",
+        json={
+            "kind": "shop_sign",
+            "text": "阿芳面馆",
+            "width_m": 5.0,
+            "photo_id": setup["photos"][2],
+            "note": "换新招牌",
+        },
+        headers=setup["inspector"],
+    )
+    assert second.status_code == 201, second.get_json()
+    history = client.get(f"{url}/versions", headers=setup["inspector"]).get_json()
+    assert [(v["version_no"], v["text"], v["photo_id"]) for v in history] == [
+        (3, "阿芳面馆", setup["photos"][2]),
+        (2, "阿芳小吃·老店", setup["photos"][1]),
+        (1, "阿芳小吃", setup["photos"][0]),
+    ]
+    assert history[0]["kind"] == "shop_sign" and history[0]["width_m"] == 5.0 and history[1]["width_m"] == 3.5
+    current = client.get(url, headers=setup["inspector"]).get_json()
+    assert current["text"] == "阿芳面馆" and current["current_photo_id"] == setup["photos"][2]
+
+
+def test_content_change_without_photo_is_422_naming_photo(client, setup):
+    created = _new_sign(client, setup)
+    url = f"/api/v1/signs/{created.get_json()['id']}"
+    body = assert_problem(
+        client.patch(
+            url, json={"text": "新字"}, headers={**setup["inspector"], "If-Match": created.headers["ETag"]}
+        ),
+        422,
+    )
+    assert "photo_id" in body["errors"]
+
+
+def test_non_content_change_makes_no_new_version(client, setup):
+    created = _new_sign(client, setup)
+    url = f"/api/v1/signs/{created.get_json()['id']}"
+    response = client.patch(
+        url, json={"owner_name": "沈"}, headers={**setup["inspector"], "If-Match": created.headers["ETag"]}
+    )
+    assert response.get_json()["current_version_no"] == 1
+
+
+def test_unknown_photo_or_shop_is_422_naming_the_field(client, setup):
+    body = assert_problem(_new_sign(client, setup, photo_id="00000000-0000-4000-8000-000000000000"), 422)
+    assert "photo_id" in body["errors"]
+    body = assert_problem(_new_sign(client, setup, shop_id="00000000-0000-4000-8000-000000000000"), 422)
+    assert "shop_id" in body["errors"]
+
+
+def test_bad_sizes_and_kind_are_422(client, setup):
+    body = assert_problem(_new_sign(client, setup, width_m=0, kind="neon"), 422)
+    assert {"width_m", "kind"} <= set(body["errors"])
+
+
+def test_standalone_billboard_needs_road_and_owner(client, setup, app):
+    body = assert_problem(_new_sign(client, setup, shop_id=None), 422)
+    assert "shop_id" in body["errors"]
+    with app.app_context():
+        road = factories.road("GL", "东灵路")
+        db.session.commit()
+        road_id = str(road.id)
+    body = {"road_id": road_id, "kind": "billboard", "width_m": 8, "height_m": 4, "lat": 30.18, "lng": 120.46}
+    assert_problem(client.post("/api/v1/signs", json=body, headers=setup["inspector"]), 422)
+    response = client.post(
+        "/api/v1/signs", json={**body, "owner_name": "某广告公司"}, headers=setup["inspector"]
+    )
+    assert response.status_code == 201 and response.get_json()["shop_id"] is None
+
+
+def test_remove_sign_keeps_it_in_the_ledger_as_removed(client, setup):
+    created = _new_sign(client, setup)
+    url = f"/api/v1/signs/{created.get_json()['id']}"
+    assert_problem(client.delete(url, headers=setup["inspector"]), 428)
+    removed = client.delete(url, headers={**setup["inspector"], "If-Match": created.headers["ETag"]})
+    assert removed.status_code == 200 and removed.get_json()["status"] == "removed"
+    assert client.get(url, headers=setup["inspector"]).get_json()["removed_at"]
+    listed = client.get("/api/v1/signs?status=removed", headers=setup["inspector"]).get_json()["items"]
+    assert [s["id"] for s in listed] == [created.get_json()["id"]]
+    again = client.delete(url, headers={**setup["inspector"], "If-Match": removed.headers["ETag"]})
+    assert_problem(again, 409, "sign-removed")
+
+
+def test_inspector_cannot_register_a_sign_outside_their_zone(client, setup):
+    body = {
+        "road_id": setup["ks_road"],
+        "kind": "billboard",
+        "width_m": 8,
+        "height_m": 4,
+        "owner_name": "x",
+        "lat": 30.19,
+        "lng": 120.40,
+    }
+    assert_problem(client.post("/api/v1/signs", json=body, headers=setup["inspector"]), 403, "outside-zone")
+
+
+def test_sign_changes_are_audited_with_version_action(client, setup):
+    created = _new_sign(client, setup)
+    sign_id = created.get_json()["id"]
+    client.patch(
+        f"/api/v1/signs/{sign_id}",
+        json={"text": "新", "photo_id": setup["photos"][1]},
+        headers={**setup["inspector"], "If-Match": created.headers["ETag"]},
+    )
+    events = client.get(
+        f"/api/v1/events?entity=signs&entity_id={sign_id}", headers=setup["supervisor"]
+    ).get_json()["items"]
+    assert [e["action"] for e in events] == ["create", "new_version"]
+    assert events[1]["before"]["text"] == "阿芳小吃" and events[1]["after"]["text"] == "新"
+
+
+def test_ledger_export_xlsx_opens_with_one_row_per_sign(app, client, setup):
+    with app.app_context():
+        from signage.ledger.models import Shop
+
+        shop = db.session.get(Shop, uuid.UUID(setup["shop"]))
+        for i in range(12):
+            factories.sign(shop, text=f"招牌{i}", lit=i % 2 == 0)
+        db.session.commit()
+    with client.get("/api/v1/exports/ledger?format=xlsx", headers=setup["supervisor"]) as response:
+        assert response.status_code == 200
+        assert response.mimetype.endswith("spreadsheetml.sheet")
+        data = response.data
+    book = load_workbook(io.BytesIO(data), read_only=True)
+    rows = list(book.active.iter_rows(values_only=True))
+    book.close()
+    assert rows[0][0] == "区域 Zone" and len(rows) == 1 + 12
+    assert {r[7] for r in rows[1:]} == {f"招牌{i}" for i in range(12)}
+    assert {r[11] for r in rows[1:]} == {"是", "否"}
+
+
+def test_ledger_export_csv_streams_the_same_rows(app, client, setup):
+    _new_sign(client, setup)
+    _new_sign(client, setup, text="第二块")
+    response = client.get("/api/v1/exports/ledger?format=csv", headers=setup["supervisor"])
+    assert response.is_streamed and response.mimetype == "text/csv"
+    text = response.get_data(as_text=True).lstrip("\ufeff")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert len(rows) == 3 and rows[1][3] == "阿芳小吃店"
+    assert rows[1][15].endswith(f"/api/v1/photos/{setup['photos'][0]}/content")
+
+
+def test_ledger_export_is_for_supervisors_and_admins(client, setup):
+    assert_problem(client.get("/api/v1/exports/ledger", headers=setup["inspector"]), 403)
+    assert_problem(client.get("/api/v1/exports/ledger?format=pdf", headers=setup["supervisor"]), 422)
