@@ -1,7 +1,8 @@
-"""The demo campaign: staff, zones and roads (later: shops, paperwork, hazards)."""
+"""The demo campaign: staff, zones and roads, close to 1,000 shops with their signs."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -10,7 +11,9 @@ from signage.accounts import service as accounts
 from signage.accounts.models import User
 from signage.core import audit
 from signage.core.db import db
-from signage.demo.geography import ZONES
+from signage.demo.geography import ZONES, demo_shops
+from signage.ledger.credit_code import make_credit_code
+from signage.ledger.models import Shop, Sign, SignVersion
 from signage.zones.models import Road, Zone
 
 
@@ -33,6 +36,16 @@ DEMO_ACCOUNTS = (
     DemoAccount("insp_ds", "inspector", "demo-inspect-2024", "执法队员 陈立", ("DS",)),
     DemoAccount("insp_ks", "inspector", "demo-inspect-2024", "执法队员 俞江", ("KS",)),
 )
+
+
+DEMO_SHOP_COUNT = 990
+# Demo records get stable ids, so a second load recognises what it made the first time.
+DEMO_NAMESPACE = uuid.UUID("5d0c2a6e-9f4b-4b8e-8f1e-3a7c6b2d9e10")
+
+
+def demo_id(*parts: object) -> uuid.UUID:
+    """A stable id for a demo record."""
+    return uuid.uuid5(DEMO_NAMESPACE, "/".join(str(p) for p in parts))
 
 
 @dataclass
@@ -83,15 +96,83 @@ def _load_accounts() -> int:
     return added
 
 
+def _load_shops() -> int:
+    zones = {z.code: z for z in db.session.scalars(sa.select(Zone))}
+    roads = {(r.zone_id, r.name): r for r in db.session.scalars(sa.select(Road))}
+    inspectors = {
+        a.zones[0]: db.session.scalar(sa.select(User.id).where(User.username == a.username))
+        for a in DEMO_ACCOUNTS
+        if a.zones
+    }
+    existing = set(db.session.scalars(sa.select(Shop.id)))
+    added = 0
+    for serial, spec in enumerate(demo_shops(DEMO_SHOP_COUNT)):
+        shop_id = demo_id("shop", serial)
+        if shop_id in existing:
+            continue
+        zone = zones[spec["zone"]]
+        road = roads[(zone.id, spec["road"])]
+        by = inspectors[spec["zone"]]
+        # Individual businesses (92…) registered in Xiaoshan (330109), with a valid check character.
+        code = make_credit_code(f"92330109MA{serial:07d}")
+        shop = Shop(
+            id=shop_id,
+            zone_id=zone.id,
+            road_id=road.id,
+            side=spec["side"],
+            name=spec["name"],
+            address=spec["address"],
+            lat=spec["lat"],
+            lng=spec["lng"],
+            owner_name=spec["owner_name"],
+            owner_phone=spec["owner_phone"],
+            credit_code=code,
+            business_type=spec["business_type"],
+            registered_by_id=by,
+        )
+        db.session.add(shop)
+        for index, sign_spec in enumerate(spec["signs"]):
+            sign = Sign(
+                id=demo_id("sign", serial, index),
+                shop_id=shop_id,
+                zone_id=zone.id,
+                road_id=road.id,
+                lat=spec["lat"],
+                lng=spec["lng"],
+                created_by_id=by,
+                **sign_spec,
+            )
+            db.session.add(sign)
+            db.session.add(
+                SignVersion(
+                    id=demo_id("sign-version", serial, index, 1),
+                    sign_id=sign.id,
+                    version_no=1,
+                    recorded_by_id=by,
+                    note="registered",
+                    **sign_spec,
+                )
+            )
+        added += 1
+        if added % 200 == 0:
+            db.session.flush()
+    return added
+
+
 def load_demo() -> Summary:
     """Add whatever part of the demo campaign is missing, in one transaction."""
     audit.set_actor(None, "demo")
     summary = Summary()
     zones = _load_zones()
     users = _load_accounts()
+    db.session.flush()
+    shops = _load_shops()
     db.session.commit()
     zone_count = db.session.scalar(sa.select(sa.func.count()).select_from(Zone))
     road_count = db.session.scalar(sa.select(sa.func.count()).select_from(Road))
     summary.lines.append(f"zones: {zone_count} ({zones} new), roads: {road_count}")
     summary.lines.append(f"staff accounts: {len(DEMO_ACCOUNTS)} ({users} new)")
+    shop_count = db.session.scalar(sa.select(sa.func.count()).select_from(Shop))
+    sign_count = db.session.scalar(sa.select(sa.func.count()).select_from(Sign))
+    summary.lines.append(f"shops on the ledger: {shop_count} ({shops} new), signs: {sign_count}")
     return summary

@@ -98,3 +98,6 @@ class SignVersion(UUIDPrimaryKey, Audited, db.Model):
     recorded_by_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
     recorded_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+    # Declared so the unit of work inserts the sign before its versions.
+    sign: Mapped[Sign] = relationship()
