@@ -98,3 +98,38 @@ def test_signin_limit_holds_across_workers_sharing_redis(app, database_url, redi
         for worker in workers:
             with worker.app_context():
                 db.engine.dispose()
+
+
+def test_sqlite_runs_with_foreign_keys_and_wal(app):
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("SQLite pragmas apply to SQLite only")
+    with app.app_context(), db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_request_logs_are_json_lines_with_request_id_user_status_and_duration(app, client):
+    import json
+    import logging
+
+    from signage.core.web import JsonFormatter
+
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(JsonFormatter().format(record))
+
+    handler = Keep()
+    logger = logging.getLogger("signage.request")
+    logger.addHandler(handler)
+    try:
+        make_user(app, "alice", "admin")
+        from tests.helpers import bearer, sign_in
+
+        client.get("/api/v1/me", headers={**bearer(sign_in(client, "alice")), "X-Request-ID": "log-test-1"})
+    finally:
+        logger.removeHandler(handler)
+    line = json.loads(records[-1])
+    assert line["request_id"] == "log-test-1" and line["status"] == 200 and line["path"] == "/api/v1/me"
+    assert line["role"] == "admin" and line["user_id"] and line["duration_ms"] >= 0
