@@ -6,6 +6,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
+from flask_compress import Compress
 
 from signage.config import load_config
 from signage.core import errors, web
@@ -57,6 +58,7 @@ def register_extensions(app: Flask) -> None:
     web.configure_logging(app)
     web.init_web(app)
     errors.register_error_handlers(app)
+    Compress(app)
     failures.init_app(app)
     # One Api per app: tests build many apps and each needs its own OpenAPI document.
     app.extensions["signage_api"] = api = Api()
@@ -71,11 +73,12 @@ def register_blueprints(app: Flask) -> None:
     from signage.health import blp as health_blp
     from signage.ledger.exports import blp as exports_blp
     from signage.ledger.routes import blp as ledger_blp
+    from signage.sync.routes import blp as sync_blp
     from signage.zones.routes import blp as zones_blp
 
     api = app.extensions["signage_api"]
     app.register_blueprint(health_blp)
-    for blp in (auth_blp, users_blp, zones_blp, ledger_blp, exports_blp, events_blp):
+    for blp in (auth_blp, users_blp, zones_blp, ledger_blp, exports_blp, sync_blp, events_blp):
         api.register_blueprint(blp)
 
 

@@ -87,6 +87,11 @@ def load_config() -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get(
             "RATELIMIT_STORAGE_URI", "memory://" if env != "production" else "redis://127.0.0.1:6379/0"
         ),
+        "IDEMPOTENCY_TTL": _int("IDEMPOTENCY_TTL", 24 * 3600),
+        # How far ahead of the server's clock a phone's recorded_at may be (clock skew).
+        "CLOCK_SKEW_ALLOWANCE": _int("CLOCK_SKEW_ALLOWANCE", 300),
+        "COMPRESS_MIMETYPES": ["application/json", "application/problem+json", "text/csv", "text/html"],
+        "COMPRESS_MIN_SIZE": 1024,
         "PAGE_LIMIT_DEFAULT": 50,
         "PAGE_LIMIT_MAX": _int("PAGE_LIMIT_MAX", 200),
         "CORS_ORIGINS": [o for o in os.environ.get("CORS_ORIGINS", "").split(",") if o],

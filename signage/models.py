@@ -2,6 +2,7 @@
 
 from signage.accounts.models import AuthSession, RefreshToken, User, owner_shops, user_zones
 from signage.core.audit import Event
+from signage.core.idempotency import IdempotencyRecord
 from signage.ledger.models import Shop, Sign, SignVersion
 from signage.photos.models import Photo
 from signage.zones.models import Road, Zone
@@ -9,6 +10,7 @@ from signage.zones.models import Road, Zone
 __all__ = [
     "AuthSession",
     "Event",
+    "IdempotencyRecord",
     "Photo",
     "RefreshToken",
     "Road",

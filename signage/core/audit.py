@@ -29,7 +29,10 @@ class Event(db.Model):
     """One recorded change: actor, time, entity, action, before and after."""
 
     __tablename__ = "events"
-    __table_args__ = (sa.Index("ix_events_entity_entity_id", "entity", "entity_id", "id"),)
+    __table_args__ = (
+        sa.Index("ix_events_entity_entity_id", "entity", "entity_id", "id"),
+        sa.Index("ix_events_txid_id", "txid", "id"),
+    )
 
     id: Mapped[int] = mapped_column(
         sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
@@ -43,6 +46,10 @@ class Event(db.Model):
     before: Mapped[dict | None]
     after: Mapped[dict | None]
     request_id: Mapped[str | None] = mapped_column(sa.String(64))
+    # The zone the record belongs to, so phones pull only their zones' changes.
+    zone_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    # PostgreSQL transaction id: the change feed orders by it to never miss a late commit.
+    txid: Mapped[int | None] = mapped_column(sa.BigInteger())
 
 
 class Audited:
@@ -50,6 +57,11 @@ class Audited:
 
     __audit_entity__: str = ""
     __audit_redact__: frozenset[str] = frozenset()
+
+    @property
+    def audit_zone_id(self) -> uuid.UUID | None:
+        """The zone this record belongs to (override when it is not a `zone_id` column)."""
+        return getattr(self, "zone_id", None)
 
 
 def tag(obj: Any, action: str) -> None:
@@ -145,6 +157,7 @@ def _write_events(session: Session, _flush_context) -> None:
                 "before": before,
                 "after": after,
                 "request_id": request_id,
+                "zone_id": obj.audit_zone_id,
             }
         )
 
@@ -160,7 +173,10 @@ def _write_events(session: Session, _flush_context) -> None:
         if isinstance(obj, Audited):
             add(obj, "delete", _snapshot(obj), None)
     if rows:
-        session.connection().execute(sa.insert(Event), rows)
+        insert = sa.insert(Event)
+        if session.get_bind().dialect.name == "postgresql":
+            insert = insert.values(txid=sa.func.txid_current())
+        session.connection().execute(insert, rows)
 
 
 @sa.event.listens_for(Event, "before_update")

@@ -43,7 +43,7 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
     )
 
 
-def _encode(values: Sequence[Any]) -> str:
+def encode_cursor(values: Sequence[Any]) -> str:
     out = []
     for v in values:
         if isinstance(v, uuid.UUID):
@@ -56,7 +56,7 @@ def _encode(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str, width: int) -> list[Any]:
+def decode_cursor(cursor: str, width: int) -> list[Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         items = json.loads(raw)
@@ -90,11 +90,13 @@ def keyset_page(
     limit = min(limit, current_app.config["PAGE_LIMIT_MAX"])
     if cursor:
         # Bind with each column's own type so UUIDs and UTC times compare as stored.
-        after = [sa.literal(v, type_=k.type) for k, v in zip(keys, _decode(cursor, len(keys)), strict=True)]
+        after = [
+            sa.literal(v, type_=k.type) for k, v in zip(keys, decode_cursor(cursor, len(keys)), strict=True)
+        ]
         stmt = stmt.where(sa.tuple_(*keys) > sa.tuple_(*after))
     stmt = stmt.order_by(*keys).limit(limit + 1)
     result = db.session.execute(stmt)
     rows = list(result.scalars() if scalars else result)
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, (_encode(key_of(rows[-1])) if more and rows else None)
+    return rows, (encode_cursor(key_of(rows[-1])) if more and rows else None)

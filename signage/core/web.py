@@ -11,6 +11,7 @@ import uuid
 
 from flask import Flask, g, request
 
+from signage.core import idempotency
 from signage.core.access import enforce_access
 from signage.core.errors import Problem
 
@@ -100,6 +101,9 @@ def init_web(app: Flask) -> None:
                 f"Send the body as {' or '.join(allowed)}, not {request.mimetype or 'an unnamed type'}.",
             )
 
+    app.before_request(idempotency.before_request)
+    app.after_request(idempotency.after_request)
+
     @app.after_request
     def finish_request(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
@@ -111,7 +115,7 @@ def init_web(app: Flask) -> None:
         origin = request.headers.get("Origin")
         if origin and origin in app.config["CORS_ORIGINS"]:
             response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Vary"] = "Origin"
+            response.vary.add("Origin")
             response.headers["Access-Control-Allow-Headers"] = (
                 "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key"
             )

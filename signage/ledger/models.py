@@ -101,3 +101,8 @@ class SignVersion(UUIDPrimaryKey, Audited, db.Model):
 
     # Declared so the unit of work inserts the sign before its versions.
     sign: Mapped[Sign] = relationship()
+
+    @property
+    def audit_zone_id(self) -> uuid.UUID | None:
+        """A version belongs to its sign's zone."""
+        return self.sign.zone_id if self.sign is not None else None

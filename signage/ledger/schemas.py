@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from signage.catalog import BusinessType, RoadSide, ShopStatus, SignKind, SignStatus
+from signage.core.fields import RecordedAt
 from signage.core.location import LocationSchema
 from signage.core.pagination import PageArgsSchema
 from signage.ledger.coords import SYSTEMS
@@ -58,7 +59,7 @@ class ShopCreateSchema(ShopFields):
     id = ma.fields.UUID(metadata={"description": "Client-made id (optional)"})
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
     road_id = ma.fields.UUID(required=True)
-    recorded_at = ma.fields.AwareDateTime(metadata={"description": "When the phone recorded it"})
+    recorded_at = RecordedAt()
     confirm_distinct = ma.fields.Boolean(
         load_default=False,
         metadata={"description": "true registers it even if it looks like a shop already on the ledger"},
@@ -140,7 +141,7 @@ class SignCreateSchema(SignContentFields, LocationSchema):
     height_m = ma.fields.Float(required=True, validate=validate.Range(min=0.01, max=200))
     photo_id = ma.fields.UUID(metadata={"description": "Photo of the sign (upload it first)"})
     note = ma.fields.String(load_default="", validate=validate.Length(max=300))
-    recorded_at = ma.fields.AwareDateTime()
+    recorded_at = RecordedAt()
 
     @ma.validates_schema
     def _shop_or_road(self, data, **kwargs):
@@ -155,7 +156,7 @@ class SignUpdateSchema(SignContentFields, LocationSchema):
     owner_phone = ma.fields.String(allow_none=True, validate=PHONE)
     photo_id = ma.fields.UUID(metadata={"description": "Photo of the changed sign"})
     note = ma.fields.String(validate=validate.Length(max=300))
-    recorded_at = ma.fields.AwareDateTime()
+    recorded_at = RecordedAt()
 
 
 class SignVersionCreateSchema(SignContentFields):
@@ -164,7 +165,7 @@ class SignVersionCreateSchema(SignContentFields):
     id = ma.fields.UUID(metadata={"description": "Client-made id (optional)"})
     photo_id = ma.fields.UUID(required=True)
     note = ma.fields.String(load_default="", validate=validate.Length(max=300))
-    recorded_at = ma.fields.AwareDateTime()
+    recorded_at = RecordedAt()
 
 
 class SignSchema(ma.Schema):

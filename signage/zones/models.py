@@ -25,6 +25,11 @@ class Zone(UUIDPrimaryKey, Timestamps, Versioned, Audited, db.Model):
 
     roads: Mapped[list[Road]] = relationship(back_populates="zone", order_by="Road.name")
 
+    @property
+    def audit_zone_id(self) -> uuid.UUID | None:
+        """A zone's changes belong to the zone itself."""
+        return self.id
+
 
 class Road(UUIDPrimaryKey, Timestamps, Versioned, Audited, db.Model):
     """A main road in a zone; shops sit on one side of it."""

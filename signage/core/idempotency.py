@@ -1,0 +1,181 @@
+"""Safe retries for phones on bad networks.
+
+Two ways a retried POST is recognised, both answered from the first response:
+
+- an `Idempotency-Key` header: the same key with the same body replays the first response;
+  with another body it is a 422; while the first is still running, a 409;
+- a client-made `id` in a JSON create body: the same id with the same body answers 200 with
+  the stored record and creates nothing; with another body it is a 409 showing both.
+
+A key is claimed (committed as "running") before the view runs, so two concurrent retries
+cannot both execute; the response is stored after. Only successful responses are kept:
+a failed attempt wrote nothing, so its retry simply runs again. Keys expire after
+IDEMPOTENCY_TTL seconds (24 h by default).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import Response, current_app, g, request
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from signage.core import clock
+from signage.core.db import db
+from signage.core.errors import Problem
+
+log = logging.getLogger("signage.idempotency")
+_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+# A "running" claim older than this is taken to be from a crashed worker and may be re-run.
+ABANDONED_AFTER = timedelta(seconds=60)
+_KEPT_HEADERS = ("Location", "ETag", "Content-Type")
+
+
+class IdempotencyRecord(db.Model):
+    """A claimed idempotency scope and, once done, the response to replay."""
+
+    __tablename__ = "idempotency_records"
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    scope: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    request_body: Mapped[dict | None]
+    state: Mapped[str] = mapped_column(sa.String(8))
+    status_code: Mapped[int | None]
+    response_body: Mapped[str | None] = mapped_column(sa.Text())
+    response_headers: Mapped[dict | None]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+def _scope() -> tuple[str, str, dict | None] | None:
+    """(kind, scope, json body) for a POST that can be replayed, else None."""
+    user = g.get("current_user")
+    if request.method != "POST" or user is None or not request.path.startswith("/api/v1/"):
+        return None
+    key = request.headers.get("Idempotency-Key")
+    body = request.get_json(silent=True) if request.is_json else None
+    if key is not None:
+        if not _KEY.match(key):
+            raise Problem(
+                422,
+                "Idempotency-Key must be 1-200 visible ASCII characters.",
+                errors={"Idempotency-Key": ["must be 1-200 visible ASCII characters"]},
+            )
+        return "key", f"key:{user.id}:{key}", body
+    if isinstance(body, dict) and isinstance(body.get("id"), str) and len(body["id"]) <= 64:
+        return "id", f"id:{user.id}:{request.path}:{body['id'].lower()}", body
+    return None
+
+
+def request_hash(path: str, body: dict | None, raw: bytes = b"") -> str:
+    """Fingerprint of a request: its path and its body (JSON compared by content, not layout)."""
+    if body is not None:
+        raw = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return hashlib.sha256(path.encode() + b"\n" + raw).hexdigest()
+
+
+def _replay(record: IdempotencyRecord, kind: str) -> Response:
+    status = record.status_code
+    if kind == "id" and status == 201:
+        status = 200  # the record exists already: nothing was created this time
+    response = Response(record.response_body, status=status)
+    for key, value in (record.response_headers or {}).items():
+        response.headers[key] = value
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def before_request():
+    """Replay, refuse or claim the request's idempotency scope."""
+    found = _scope()
+    if found is None:
+        return None
+    kind, scope, body = found
+    digest = request_hash(request.path, body, b"" if body is not None else request.get_data())
+    now = clock.now()
+    record = db.session.scalar(sa.select(IdempotencyRecord).where(IdempotencyRecord.scope == scope))
+    if record is not None and (
+        record.expires_at <= now or (record.state == "running" and record.created_at <= now - ABANDONED_AFTER)
+    ):
+        db.session.delete(record)
+        db.session.flush()
+        record = None
+    if record is not None:
+        if record.request_hash != digest:
+            if kind == "key":
+                raise Problem(
+                    422,
+                    "This Idempotency-Key was already used with a different request.",
+                    slug="idempotency-key-reused",
+                )
+            raise Problem(
+                409,
+                "A record with this id was already created with different content.",
+                slug="id-conflict",
+                stored=record.request_body,
+                sent=body,
+            )
+        if record.state == "running":
+            raise Problem(
+                409,
+                "The first request with this key is still running; retry shortly.",
+                slug="request-in-progress",
+                headers={"Retry-After": "1"},
+            )
+        db.session.rollback()
+        g.idempotent_replay = True
+        return _replay(record, kind)
+    record = IdempotencyRecord(
+        scope=scope,
+        request_hash=digest,
+        request_body=body if kind == "id" else None,
+        state="running",
+        created_at=now,
+        expires_at=now + timedelta(seconds=current_app.config["IDEMPOTENCY_TTL"]),
+    )
+    db.session.add(record)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Problem(
+            409,
+            "The first request with this key is still running; retry shortly.",
+            slug="request-in-progress",
+            headers={"Retry-After": "1"},
+        ) from None
+    g.idempotency_record_id = record.id
+    return None
+
+
+def after_request(response: Response) -> Response:
+    """Store a successful response for replay; release the claim of a failed one."""
+    record_id = g.pop("idempotency_record_id", None)
+    if record_id is None:
+        return response
+    try:
+        db.session.rollback()
+        record = db.session.get(IdempotencyRecord, record_id)
+        if record is None:
+            return response
+        if 200 <= response.status_code < 300 and not response.is_streamed:
+            record.state = "done"
+            record.status_code = response.status_code
+            record.response_body = response.get_data(as_text=True)
+            record.response_headers = {k: response.headers[k] for k in _KEPT_HEADERS if k in response.headers}
+        else:
+            db.session.delete(record)
+        db.session.commit()
+    except Exception:  # the answer stands; a stale claim is later taken as abandoned
+        db.session.rollback()
+        log.exception("could not store the idempotent response", extra={"request_id": g.get("request_id")})
+    return response

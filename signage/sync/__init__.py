@@ -1,0 +1,1 @@
+"""Offline phones: the change feed they pull and the batches they upload."""

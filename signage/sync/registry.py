@@ -1,0 +1,29 @@
+"""The record types phones sync: audit entity name → model and schema."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import marshmallow as ma
+
+from signage.ledger.models import Shop, Sign, SignVersion
+from signage.ledger.schemas import ShopSchema, SignSchema, SignVersionSchema
+from signage.zones.models import Road, Zone
+from signage.zones.schemas import RoadSchema, ZoneSchema
+
+
+@dataclass(frozen=True)
+class FeedType:
+    """How to load and show one kind of record in the change feed."""
+
+    model: type
+    schema: ma.Schema
+
+
+FEED_TYPES: dict[str, FeedType] = {
+    "zones": FeedType(Zone, ZoneSchema()),
+    "roads": FeedType(Road, RoadSchema()),
+    "shops": FeedType(Shop, ShopSchema()),
+    "signs": FeedType(Sign, SignSchema()),
+    "sign_versions": FeedType(SignVersion, SignVersionSchema()),
+}

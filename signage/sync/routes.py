@@ -1,0 +1,49 @@
+"""The change feed phones pull and the batch they upload after working offline."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import g
+from flask.views import MethodView
+
+from signage.core.access import STAFF, roles, signed_in
+from signage.core.api import Blueprint
+from signage.core.db import db
+from signage.core.errors import Problem, field_error
+from signage.core.scope import zone_ids
+from signage.sync import batch, feed
+from signage.sync.schemas import ChangesArgsSchema, ChangesSchema, SyncRequestSchema, SyncResultSchema
+from signage.zones.models import Zone
+
+blp = Blueprint(
+    "sync", __name__, url_prefix="/api/v1", description="Offline phones: change feed and batch upload"
+)
+
+
+@blp.route("/changes")
+class Changes(MethodView):
+    @roles(*STAFF)
+    @blp.arguments(ChangesArgsSchema, location="query")
+    @blp.response(200, ChangesSchema)
+    def get(self, args):
+        """Changes in your zones since the cursor: records created or changed, and tombstones."""
+        user = g.current_user
+        zones = None if user.role in ("admin", "supervisor") else zone_ids(user)
+        if "zone" in args:
+            zone_id = db.session.scalar(sa.select(Zone.id).where(Zone.code == args["zone"]))
+            if zone_id is None:
+                raise field_error("zone", f"no zone with code {args['zone']!r}")
+            if zones is not None and zone_id not in zones:
+                raise Problem(403, "This zone is not one of yours.", slug="outside-zone")
+            zones = {zone_id}
+        return feed.changes(cursor=args["cursor"], limit=args["limit"], zone_ids=zones)
+
+
+@blp.route("/sync")
+class Sync(MethodView):
+    @signed_in
+    @blp.arguments(SyncRequestSchema)
+    @blp.response(200, SyncResultSchema)
+    def post(self, body):
+        """Upload operations recorded offline; each gets its own result, in order."""
+        return batch.run_batch(body["operations"])

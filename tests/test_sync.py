@@ -1,0 +1,345 @@
+"""Offline phones: client-made ids, Idempotency-Key, recorded_at, batch upload, change feed."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from signage.core.db import db
+from signage.core.idempotency import IdempotencyRecord, request_hash
+from signage.ledger.models import Shop, Sign
+from tests import factories
+from tests.conftest import PG_URL
+from tests.helpers import assert_problem, bearer, make_user, sign_in
+
+
+@pytest.fixture
+def phone(app, client):
+    with app.app_context():
+        road = factories.road("GL", "航坞路")
+        factories.road("KS", "坎红路")
+        db.session.commit()
+        road_id = str(road.id)
+    make_user(app, "insp_gl", "inspector", zones=("GL",))
+    return {"road": road_id, "auth": bearer(sign_in(client, "insp_gl"))}
+
+
+def shop_body(phone, n=0, **extra):
+    return {
+        "id": str(uuid.uuid4()),
+        "name": f"店铺{n}",
+        "road_id": phone["road"],
+        "lat": 30.1700 + n * 0.0003,
+        "lng": 120.4600,
+        **extra,
+    }
+
+
+def count(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_create_replayed_three_times_yields_one_record(app, client, phone):
+    body = shop_body(phone)
+    statuses = [client.post("/api/v1/shops", json=body, headers=phone["auth"]).status_code for _ in range(4)]
+    assert statuses == [201, 200, 200, 200]
+    replay = client.post("/api/v1/shops", json=body, headers=phone["auth"])
+    assert replay.headers["Idempotent-Replayed"] == "true" and replay.get_json()["id"] == body["id"]
+    assert count(app, Shop) == 1
+
+
+def test_same_id_with_different_body_is_409_showing_both(client, phone):
+    body = shop_body(phone)
+    client.post("/api/v1/shops", json=body, headers=phone["auth"])
+    changed = {**body, "name": "别的名字"}
+    problem = assert_problem(
+        client.post("/api/v1/shops", json=changed, headers=phone["auth"]), 409, "id-conflict"
+    )
+    assert problem["stored"]["name"] == "店铺0" and problem["sent"]["name"] == "别的名字"
+
+
+def test_idempotency_key_replays_first_response_and_refuses_other_body(app, client, phone):
+    headers = {**phone["auth"], "Idempotency-Key": "phone-1-op-7"}
+    body = shop_body(phone)
+    del body["id"]
+    first = client.post("/api/v1/shops", json=body, headers=headers)
+    second = client.post("/api/v1/shops", json=body, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert second.get_json() == first.get_json() and second.headers["Idempotent-Replayed"] == "true"
+    assert count(app, Shop) == 1
+    other = client.post("/api/v1/shops", json={**body, "name": "另一家"}, headers=headers)
+    assert_problem(other, 422, "idempotency-key-reused")
+
+
+def test_idempotency_key_while_first_is_running_is_409(app, client, phone):
+    body = shop_body(phone)
+    del body["id"]
+    now = datetime.now(UTC)
+    with app.app_context():
+        from signage.accounts.models import User
+
+        user_id = db.session.scalar(sa.select(User.id).where(User.username == "insp_gl"))
+        # The first request with this key has claimed it and is still running on another worker.
+        db.session.add(
+            IdempotencyRecord(
+                scope=f"key:{user_id}:busy-key",
+                request_hash=request_hash("/api/v1/shops", body),
+                state="running",
+                created_at=now,
+                expires_at=now + timedelta(hours=24),
+            )
+        )
+        db.session.commit()
+    busy = client.post("/api/v1/shops", json=body, headers={**phone["auth"], "Idempotency-Key": "busy-key"})
+    assert_problem(busy, 409, "request-in-progress")
+    assert busy.headers["Retry-After"] == "1"
+    assert count(app, Shop) == 0
+
+
+def test_idempotency_key_expires_after_the_configured_time(app, client, phone, clock):
+    app.config["IDEMPOTENCY_TTL"] = 3600
+    start = datetime.now(UTC)
+    clock.set(start)
+    body = shop_body(phone)
+    del body["id"]
+    headers = {**phone["auth"], "Idempotency-Key": "k-expire"}
+    client.post("/api/v1/shops", json=body, headers=headers)
+    clock.set(start + timedelta(hours=2))
+    again = client.post("/api/v1/shops", json={**body, "confirm_distinct": True}, headers=headers)
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+    assert count(app, Shop) == 2
+
+
+def test_failed_request_does_not_burn_the_key(client, phone):
+    headers = {**phone["auth"], "Idempotency-Key": "k-fail"}
+    bad = shop_body(phone, credit_code="123")
+    assert client.post("/api/v1/shops", json=bad, headers=headers).status_code == 422
+    good = {**bad, "credit_code": None}
+    assert client.post("/api/v1/shops", json=good, headers=headers).status_code == 201
+
+
+def test_recorded_at_in_the_future_is_refused_within_skew_accepted(client, phone):
+    soon = (datetime.now(UTC) + timedelta(minutes=2)).isoformat()
+    late = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    body = assert_problem(
+        client.post("/api/v1/shops", json=shop_body(phone, recorded_at=late), headers=phone["auth"]), 422
+    )
+    assert "future" in body["errors"]["recorded_at"][0]
+    ok = client.post("/api/v1/shops", json=shop_body(phone, 1, recorded_at=soon), headers=phone["auth"])
+    assert ok.status_code == 201 and ok.get_json()["recorded_at"]
+
+
+def _batch_of_500(phone):
+    """200 shops, each followed by signs; three bad operations in the middle."""
+    ops, expected_shops, expected_signs, bad = [], 0, 0, set()
+    shop_ids = []
+    for n in range(200):
+        body = shop_body(phone, n)
+        if n == 60:
+            body["credit_code"] = "914403001922038217"  # wrong check character: invalid
+            bad.add(len(ops))
+        else:
+            expected_shops += 1
+        shop_ids.append((body["id"], n == 60))
+        ops.append({"method": "POST", "path": "/api/v1/shops", "body": body})
+    for i in range(300):
+        shop_id, shop_bad = shop_ids[i % 200]
+        body = {
+            "id": str(uuid.uuid4()),
+            "shop_id": shop_id,
+            "kind": "shop_sign",
+            "text": f"招牌{i}",
+            "width_m": 3,
+            "height_m": 1,
+        }
+        if i == 150:
+            body["width_m"] = 0  # invalid
+            bad.add(200 + i)
+        elif i == 151:
+            body["kind"] = "neon"  # invalid
+            bad.add(200 + i)
+        elif not shop_bad:
+            expected_signs += 1
+        ops.append({"method": "POST", "path": "/api/v1/signs", "body": body})
+    return ops, expected_shops, expected_signs, bad
+
+
+def test_batch_of_500_with_three_bad_stores_the_rest_and_skips_dependants(app, client, phone):
+    ops, shops, signs, bad = _batch_of_500(phone)
+    response = client.post("/api/v1/sync", json={"operations": ops}, headers=phone["auth"])
+    assert response.status_code == 200
+    results = response.get_json()["results"]
+    assert len(results) == 500
+    by_result = {}
+    for r in results:
+        by_result.setdefault(r["result"], []).append(r["index"])
+    assert set(by_result["invalid"]) == bad
+    # The signs of the invalid shop (operation 60) are skipped, naming it.
+    skipped = [results[i] for i in by_result["skipped"]]
+    assert skipped and all("operation 60" in r["reason"] for r in skipped)
+    assert len(by_result["created"]) == shops + signs == 500 - 3 - len(skipped)
+    assert count(app, Shop) == shops and count(app, Sign) == signs
+    invalid = results[min(bad)]
+    assert "credit_code" in invalid["body"]["errors"]
+
+    again = client.post("/api/v1/sync", json={"operations": ops}, headers=phone["auth"]).get_json()["results"]
+    assert count(app, Shop) == shops and count(app, Sign) == signs
+    assert {r["result"] for r in again} <= {"replayed", "invalid", "skipped"}
+    assert sum(r["result"] == "replayed" for r in again) == shops + signs
+
+
+def test_batch_reports_photos_the_server_lacks(client, phone):
+    shop = shop_body(phone)
+    missing = str(uuid.uuid4())
+    ops = [
+        {"method": "POST", "path": "/api/v1/shops", "body": shop},
+        {
+            "method": "POST",
+            "path": "/api/v1/signs",
+            "body": {
+                "id": str(uuid.uuid4()),
+                "shop_id": shop["id"],
+                "kind": "light_box",
+                "width_m": 1,
+                "height_m": 1,
+                "photo_id": missing,
+            },
+        },
+    ]
+    body = client.post("/api/v1/sync", json={"operations": ops}, headers=phone["auth"]).get_json()
+    assert body["missing_photos"] == [missing]
+    assert [r["result"] for r in body["results"]] == ["created", "invalid"]
+
+
+def test_batch_is_capped_at_500_and_refuses_other_paths(client, phone):
+    ops = [{"method": "POST", "path": "/api/v1/shops", "body": {}}] * 501
+    assert_problem(client.post("/api/v1/sync", json={"operations": ops}, headers=phone["auth"]), 422)
+    loop = [{"method": "POST", "path": "/api/v1/sync", "body": {}}]
+    assert_problem(client.post("/api/v1/sync", json={"operations": loop}, headers=phone["auth"]), 422)
+
+
+def test_batch_operations_keep_their_access_checks(client, phone, app):
+    with app.app_context():
+        ks = db.session.scalar(sa.text("SELECT id FROM roads WHERE name = '坎红路'"))
+    body = shop_body(phone, road_id=str(uuid.UUID(str(ks))), lat=30.19, lng=120.40)
+    result = client.post(
+        "/api/v1/sync",
+        json={"operations": [{"method": "POST", "path": "/api/v1/shops", "body": body}]},
+        headers=phone["auth"],
+    )
+    assert result.get_json()["results"][0]["status"] == 403
+
+
+def _pull_all(client, auth, cursor=None):
+    seen = []
+    while True:
+        url = "/api/v1/changes?limit=7" + (f"&cursor={cursor}" if cursor else "")
+        page = client.get(url, headers=auth).get_json()
+        seen += page["changes"]
+        cursor = page["next"]
+        if not page["has_more"]:
+            return seen, cursor
+
+
+def test_feed_delivers_each_change_in_my_zones_and_resumes_from_cursor(app, client, phone):
+    for n in range(10):
+        client.post("/api/v1/shops", json=shop_body(phone, n), headers=phone["auth"])
+    with app.app_context():
+        factories.shop("坎山的店", zone_code="KS", road_name="坎红路", lat=30.19, lng=120.40)
+        db.session.commit()
+    seen, cursor = _pull_all(client, phone["auth"])
+    shops = [c for c in seen if c["entity"] == "shops"]
+    assert sorted(c["record"]["name"] for c in shops) == sorted(f"店铺{n}" for n in range(10))
+    assert all(c["op"] == "upsert" for c in shops)
+    client.post("/api/v1/shops", json=shop_body(phone, 20), headers=phone["auth"])
+    more, _ = _pull_all(client, phone["auth"], cursor)
+    assert [c["record"]["name"] for c in more if c["entity"] == "shops"] == ["店铺20"]
+
+
+def test_feed_sends_latest_state_once_and_tombstones(app, client, phone):
+    created = client.post("/api/v1/shops", json=shop_body(phone), headers=phone["auth"])
+    url = f"/api/v1/shops/{created.get_json()['id']}"
+    client.patch(
+        url, json={"name": "改过的名字"}, headers={**phone["auth"], "If-Match": created.headers["ETag"]}
+    )
+    with app.app_context():
+        road = factories.road("GL", "临时路")
+        db.session.commit()
+        db.session.delete(road)
+        db.session.commit()
+    seen, _ = _pull_all(client, phone["auth"])
+    shops = [c for c in seen if c["entity"] == "shops"]
+    assert len(shops) == 1 and shops[0]["record"]["name"] == "改过的名字"
+    assert [c["op"] for c in seen if c["entity"] == "roads" and c["op"] == "delete"] == ["delete"]
+
+
+def test_feed_zone_filter_refuses_other_zones_for_inspectors(client, phone):
+    assert_problem(client.get("/api/v1/changes?zone=KS", headers=phone["auth"]), 403)
+    assert client.get("/api/v1/changes?zone=GL", headers=phone["auth"]).status_code == 200
+
+
+@pytest.mark.skipif(not PG_URL, reason="late commits among concurrent writers need PostgreSQL")
+def test_feed_never_misses_a_change_that_commits_late(app, client, phone):
+    """A transaction that started first commits last; the feed must still deliver it."""
+    holding, release = threading.Event(), threading.Event()
+
+    def slow_writer():
+        with app.app_context():
+            factories.shop("慢事务的店", lat=30.171)  # its event gets the smaller id
+            holding.set()
+            release.wait(timeout=30)
+            db.session.commit()
+
+    writer = threading.Thread(target=slow_writer)
+    writer.start()
+    holding.wait(timeout=30)
+    client.post("/api/v1/shops", json=shop_body(phone, 5), headers=phone["auth"])  # commits first
+    first, cursor = _pull_all(client, phone["auth"])
+    release.set()
+    writer.join()
+    rest, _ = _pull_all(client, phone["auth"], cursor)
+    names = [c["record"]["name"] for c in first + rest if c["entity"] == "shops"]
+    assert sorted(names) == ["店铺5", "慢事务的店"]
+
+
+@pytest.mark.skipif(not PG_URL, reason="concurrent writers need PostgreSQL")
+def test_feed_pulled_while_other_threads_write_misses_nothing(app, client, phone):
+    written = []
+
+    def writer(k):
+        c = app.test_client()
+        for n in range(15):
+            body = shop_body(phone, 100 * k + n + 100)
+            if c.post("/api/v1/shops", json=body, headers=phone["auth"]).status_code == 201:
+                written.append(body["name"])
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    seen, cursor = [], None
+    while any(t.is_alive() for t in threads):
+        page, cursor = _pull_all(client, phone["auth"], cursor)
+        seen += page
+    for t in threads:
+        t.join()
+    page, _ = _pull_all(client, phone["auth"], cursor)
+    seen += page
+    names = {c["record"]["name"] for c in seen if c["entity"] == "shops"}
+    assert set(written) <= names and len(written) == 45
+
+
+def test_responses_are_compressed_when_the_client_accepts_it(client, phone):
+    for n in range(20):
+        client.post("/api/v1/shops", json=shop_body(phone, n), headers=phone["auth"])
+    response = client.get("/api/v1/shops?limit=20", headers={**phone["auth"], "Accept-Encoding": "gzip"})
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert len(json.loads(gzip.decompress(response.data))["items"]) == 20
+    plain = client.get("/api/v1/shops?limit=20", headers=phone["auth"])
+    assert "Content-Encoding" not in plain.headers
