@@ -1,7 +1,7 @@
 """offline phones: idempotency records, event zone and transaction id
 
-Revision ID: 0006_sync
-Revises: 0002_ledger
+Revision ID: 0004_sync
+Revises: 0003_photos
 Create Date: 2026-11-28 07:45:13.381037
 
 """
@@ -12,8 +12,8 @@ import signage.core.db
 
 
 # revision identifiers, used by Alembic.
-revision = '0006_sync'
-down_revision = '0002_ledger'
+revision = '0004_sync'
+down_revision = '0003_photos'
 branch_labels = None
 depends_on = None
 
