@@ -53,11 +53,14 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    """Logging, request hooks, errors, rate limits and the OpenAPI machinery."""
+    """Logging, request hooks, errors, rate limits, the photo store and the OpenAPI machinery."""
+    from signage.photos import service as photos
+
     web.configure_logging(app)
     web.init_web(app)
     errors.register_error_handlers(app)
     failures.init_app(app)
+    photos.init_app(app)
     # One Api per app: tests build many apps and each needs its own OpenAPI document.
     app.extensions["signage_api"] = api = Api()
     init_api(app, api)

@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from signage import create_app
+from signage.config import ConfigError
 from signage.core.db import db
 from tests.conftest import TEST_SECRET
 from tests.helpers import PASSWORD, assert_problem, make_user
@@ -96,3 +97,11 @@ def test_signin_limit_holds_across_workers_sharing_redis(app, database_url, redi
         for worker in workers:
             with worker.app_context():
                 db.engine.dispose()
+
+
+def test_photo_size_limit_must_leave_room_inside_the_request_limit():
+    config = {"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": TEST_SECRET}
+    with pytest.raises(ConfigError, match="PHOTO_MAX_BYTES"):
+        create_app({**config, "MAX_CONTENT_LENGTH": 16 * 1024 * 1024, "PHOTO_MAX_BYTES": 16 * 1024 * 1024})
+    with pytest.raises(ConfigError, match="PHOTO_STORAGE"):
+        create_app({**config, "PHOTO_STORAGE": "ftp"})
