@@ -3,13 +3,14 @@
 from signage.accounts.models import AuthSession, RefreshToken, User, owner_shops, user_zones
 from signage.core.audit import Event
 from signage.ledger.models import Shop, Sign, SignVersion
-from signage.photos.models import Photo
+from signage.photos.models import Photo, PhotoUpload
 from signage.zones.models import Road, Zone
 
 __all__ = [
     "AuthSession",
     "Event",
     "Photo",
+    "PhotoUpload",
     "RefreshToken",
     "Road",
     "Shop",

@@ -36,3 +36,17 @@ class Photo(UUIDPrimaryKey, Audited, db.Model):
     # The zone of the uploader's record is unknown at upload; access goes through what refers to it.
     recorded_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class PhotoUpload(Audited, db.Model):
+    """One person's upload of a stored photo; the same bytes sent again by someone else add a row."""
+
+    __tablename__ = "photo_uploads"
+
+    photo_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Indexed on its own: "photos this owner sent" is the first test of what an owner may see.
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), primary_key=True, index=True)
+    recorded_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
