@@ -2,9 +2,11 @@
 
 Revision ID: 0003_photos
 Revises: 0002_ledger
-Create Date: 2026-11-28 07:39:28.885845
+Create Date: 2026-11-28 07:45:18.832815
 
 """
+import uuid
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -25,19 +27,39 @@ def upgrade():
     sa.Column('user_id', sa.Uuid(), nullable=False),
     sa.Column('recorded_at', signage.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', signage.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
     sa.ForeignKeyConstraint(['photo_id'], ['photos.id'], name=op.f('fk_photo_uploads_photo_id_photos'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_photo_uploads_user_id_users')),
-    sa.PrimaryKeyConstraint('photo_id', 'user_id', name=op.f('pk_photo_uploads'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_photo_uploads')),
+    sa.UniqueConstraint('photo_id', 'user_id', name=op.f('uq_photo_uploads_photo_id_user_id'))
     )
     with op.batch_alter_table('photo_uploads', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_photo_uploads_user_id'), ['user_id'], unique=False)
 
     # ### end Alembic commands ###
     # Photos stored before this table existed were sent by their first uploader.
-    op.execute(
-        "INSERT INTO photo_uploads (photo_id, user_id, recorded_at, created_at) "
-        "SELECT id, uploaded_by_id, recorded_at, created_at FROM photos"
+    photos = sa.table(
+        'photos',
+        sa.column('id', sa.Uuid()),
+        sa.column('uploaded_by_id', sa.Uuid()),
+        sa.column('recorded_at', signage.core.db.UTCDateTime(timezone=True)),
+        sa.column('created_at', signage.core.db.UTCDateTime(timezone=True)),
     )
+    uploads = sa.table(
+        'photo_uploads',
+        sa.column('id', sa.Uuid()),
+        sa.column('photo_id', sa.Uuid()),
+        sa.column('user_id', sa.Uuid()),
+        sa.column('recorded_at', signage.core.db.UTCDateTime(timezone=True)),
+        sa.column('created_at', signage.core.db.UTCDateTime(timezone=True)),
+    )
+    rows = op.get_bind().execute(sa.select(photos)).all()
+    if rows:
+        op.bulk_insert(uploads, [
+            {'id': uuid.uuid4(), 'photo_id': r.id, 'user_id': r.uploaded_by_id,
+             'recorded_at': r.recorded_at, 'created_at': r.created_at}
+            for r in rows
+        ])
 
 
 def downgrade():
