@@ -72,11 +72,12 @@ def register_blueprints(app: Flask) -> None:
     from signage.accounts.routes import auth_blp, users_blp
     from signage.events.routes import blp as events_blp
     from signage.health import blp as health_blp
+    from signage.photos.routes import blp as photos_blp
     from signage.zones.routes import blp as zones_blp
 
     api = app.extensions["signage_api"]
     app.register_blueprint(health_blp)
-    for blp in (auth_blp, users_blp, zones_blp, events_blp):
+    for blp in (auth_blp, users_blp, zones_blp, photos_blp, events_blp):
         api.register_blueprint(blp)
 
 
