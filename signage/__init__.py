@@ -54,12 +54,15 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    """Logging, request hooks, errors, rate limits and the OpenAPI machinery."""
+    """Logging, request hooks, errors, rate limits, the photo store and the OpenAPI machinery."""
+    from signage.photos import service as photos
+
     web.configure_logging(app)
     web.init_web(app)
     errors.register_error_handlers(app)
     Compress(app)
     failures.init_app(app)
+    photos.init_app(app)
     # One Api per app: tests build many apps and each needs its own OpenAPI document.
     app.extensions["signage_api"] = api = Api()
     init_api(app, api)
@@ -73,12 +76,14 @@ def register_blueprints(app: Flask) -> None:
     from signage.health import blp as health_blp
     from signage.ledger.exports import blp as exports_blp
     from signage.ledger.routes import blp as ledger_blp
+    from signage.photos.routes import blp as photos_blp
     from signage.sync.routes import blp as sync_blp
     from signage.zones.routes import blp as zones_blp
 
     api = app.extensions["signage_api"]
     app.register_blueprint(health_blp)
-    for blp in (auth_blp, users_blp, zones_blp, ledger_blp, exports_blp, sync_blp, events_blp):
+    blueprints = (auth_blp, users_blp, zones_blp, ledger_blp, photos_blp, exports_blp, sync_blp, events_blp)
+    for blp in blueprints:
         api.register_blueprint(blp)
 
 

@@ -78,6 +78,11 @@ def load_config() -> dict:
         "MEDIA_ROOT": os.environ.get("MEDIA_ROOT") or str(instance / "media"),
         "TIMEZONE": timezone,
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
+        # Photos: where they are stored ("local": under MEDIA_ROOT) and what an upload may be.
+        # PHOTO_MAX_BYTES stays below MAX_CONTENT_LENGTH, so an oversized photo gets our 413.
+        "PHOTO_STORAGE": os.environ.get("PHOTO_STORAGE") or "local",
+        "PHOTO_MAX_BYTES": _int("PHOTO_MAX_BYTES", 15 * 1024 * 1024),
+        "PHOTO_MAX_PIXELS": _int("PHOTO_MAX_PIXELS", 40_000_000),
         "ACCESS_TOKEN_TTL": _int("ACCESS_TOKEN_TTL", 15 * 60),
         "REFRESH_TOKEN_TTL": _int("REFRESH_TOKEN_TTL", 30 * 24 * 3600),
         # Failed sign-ins allowed per account and per address within the window.

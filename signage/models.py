@@ -4,7 +4,7 @@ from signage.accounts.models import AuthSession, RefreshToken, User, owner_shops
 from signage.core.audit import Event
 from signage.core.idempotency import IdempotencyRecord
 from signage.ledger.models import Shop, Sign, SignVersion
-from signage.photos.models import Photo
+from signage.photos.models import Photo, PhotoUpload
 from signage.zones.models import Road, Zone
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "Event",
     "IdempotencyRecord",
     "Photo",
+    "PhotoUpload",
     "RefreshToken",
     "Road",
     "Shop",

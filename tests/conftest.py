@@ -94,7 +94,13 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path, clock: Clock):
+def app_config() -> dict:
+    """Extra app config for one test: `@pytest.mark.parametrize("app_config", [{...}])`."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path, clock: Clock, app_config: dict):
     app = create_app(
         {
             "TESTING": True,
@@ -103,6 +109,7 @@ def app(database_url: str, tmp_path: Path, clock: Clock):
             "MEDIA_ROOT": str(tmp_path / "media"),
             "RATELIMIT_STORAGE_URI": "memory://",
             "CLOCK": clock,
+            **app_config,
         }
     )
     yield app

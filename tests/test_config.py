@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from signage import create_app
+from signage.config import ConfigError
 from signage.core.db import db
 from tests.conftest import TEST_SECRET
 from tests.helpers import PASSWORD, assert_problem, make_user
@@ -133,3 +134,11 @@ def test_request_logs_are_json_lines_with_request_id_user_status_and_duration(ap
     line = json.loads(records[-1])
     assert line["request_id"] == "log-test-1" and line["status"] == 200 and line["path"] == "/api/v1/me"
     assert line["role"] == "admin" and line["user_id"] and line["duration_ms"] >= 0
+
+
+def test_photo_size_limit_must_leave_room_inside_the_request_limit():
+    config = {"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": TEST_SECRET}
+    with pytest.raises(ConfigError, match="PHOTO_MAX_BYTES"):
+        create_app({**config, "MAX_CONTENT_LENGTH": 16 * 1024 * 1024, "PHOTO_MAX_BYTES": 16 * 1024 * 1024})
+    with pytest.raises(ConfigError, match="PHOTO_STORAGE"):
+        create_app({**config, "PHOTO_STORAGE": "ftp"})

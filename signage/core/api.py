@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http
 from pathlib import Path
+from typing import ClassVar
 
 import flask_swagger_ui
 import marshmallow as ma
@@ -12,6 +13,8 @@ from flask import Flask, send_from_directory
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest.utils import prepare_response
+from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import CombinedMultiDict
 
 from signage.core.errors import PROBLEM_MIMETYPE
 
@@ -33,7 +36,7 @@ class ProblemSchema(ma.Schema):
     )
 
 
-BODY_LOCATIONS = {"json", "form", "files"}
+BODY_LOCATIONS = {"json", "form", "files", "multipart"}
 # Every operation with a body can meet these before its own validation runs.
 BODY_ERRORS = {
     400: "BAD_REQUEST",
@@ -42,8 +45,32 @@ BODY_ERRORS = {
 }
 
 
+class ArgumentsParser(FlaskParser):
+    """webargs' Flask parser plus `multipart`: the form fields and files of one multipart body.
+
+    smorest documents one body location per operation, so a photo and the fields sent with it
+    are read, validated (unknown fields refused) and documented together as one schema.
+    """
+
+    __location_map__: ClassVar[dict] = {**FlaskParser.__location_map__, "multipart": "load_multipart"}
+    DEFAULT_UNKNOWN_BY_LOCATION: ClassVar[dict] = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "multipart": None,
+    }
+
+    def load_multipart(self, req, schema):
+        """Return form fields and files together as a MultiDictProxy."""
+        return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)
+
+
 class Blueprint(SmorestBlueprint):
     """A smorest Blueprint that names each operation after its view."""
+
+    ARGUMENTS_PARSER = ArgumentsParser()
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING: ClassVar[dict] = {
+        **SmorestBlueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+        "multipart": "multipart/form-data",
+    }
 
     def _store_endpoint_docs(self, endpoint, obj, parameters, tags, **options):
         super()._store_endpoint_docs(endpoint, obj, parameters, tags, **options)

@@ -36,3 +36,17 @@ class Photo(UUIDPrimaryKey, Audited, db.Model):
     # The zone of the uploader's record is unknown at upload; access goes through what refers to it.
     recorded_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class PhotoUpload(UUIDPrimaryKey, Audited, db.Model):
+    """One person's upload of a stored photo; the same bytes sent again by someone else add a row."""
+
+    __tablename__ = "photo_uploads"
+    # A surrogate id keeps the audit trail's entity_id one UUID long.
+    __table_args__ = (sa.UniqueConstraint("photo_id", "user_id"),)
+
+    photo_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("photos.id", ondelete="CASCADE"))
+    # Indexed on its own: "photos this owner sent" is the first test of what an owner may see.
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    recorded_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)

@@ -11,10 +11,21 @@ import errno
 import os
 import re
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["LocalPhotoStorage", "PhotoStorage", "StorageFull", "validate_key"]
+from signage.config import ConfigError
+
+__all__ = [
+    "BACKENDS",
+    "LocalPhotoStorage",
+    "PhotoStorage",
+    "StorageFactory",
+    "StorageFull",
+    "storage_from_config",
+    "validate_key",
+]
 
 # One path segment: starts with an alphanumeric or underscore (so never "."/".."
 # or a hidden name, which keeps our ".tmp-" files out of the key space) and uses
@@ -146,3 +157,29 @@ class LocalPhotoStorage:
             pass
         finally:
             os.close(dir_fd)
+
+
+# Builds a store from the app config.  An S3-compatible store is one more entry here.
+StorageFactory = Callable[[Mapping[str, Any]], PhotoStorage]
+
+BACKENDS: dict[str, StorageFactory] = {
+    "local": lambda config: LocalPhotoStorage(config["MEDIA_ROOT"]),
+}
+
+
+def storage_from_config(config: Mapping[str, Any]) -> PhotoStorage:
+    """The one place the photo store is chosen: PHOTO_STORAGE names a backend (or is a factory)."""
+    choice = config.get("PHOTO_STORAGE") or "local"
+    if isinstance(choice, str):
+        factory = BACKENDS.get(choice)
+        if factory is None:
+            known = ", ".join(sorted(BACKENDS))
+            raise ConfigError(f"PHOTO_STORAGE {choice!r} is not a known photo store (known: {known})")
+    elif callable(choice):
+        factory = choice  # embedders and tests may hand over a factory directly
+    else:
+        raise ConfigError(f"PHOTO_STORAGE must be a store name, got {choice!r}")
+    store = factory(config)
+    if not isinstance(store, PhotoStorage):
+        raise ConfigError(f"PHOTO_STORAGE {choice!r} did not build a photo store")
+    return store

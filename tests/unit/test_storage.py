@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from signage.config import ConfigError
 from signage.photos import storage
 from signage.photos.storage import LocalPhotoStorage, PhotoStorage, StorageFull, validate_key
 
@@ -222,3 +223,28 @@ def test_storage_full_is_an_os_error() -> None:
     error = StorageFull(errno.ENOSPC, "No space left on device", "/media/ab")
     assert isinstance(error, OSError)
     assert (error.errno, error.filename) == (errno.ENOSPC, "/media/ab")
+
+
+# --------------------------------------------------------------------------- #
+# choosing the store from config
+
+
+def test_storage_from_config_defaults_to_local_under_media_root(tmp_path: Path) -> None:
+    store = storage.storage_from_config({"MEDIA_ROOT": str(tmp_path / "media")})
+    assert isinstance(store, LocalPhotoStorage)
+    assert store.root == (tmp_path / "media").resolve()
+
+
+def test_storage_from_config_refuses_an_unknown_backend(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="PHOTO_STORAGE 's4'"):
+        storage.storage_from_config({"PHOTO_STORAGE": "s4", "MEDIA_ROOT": str(tmp_path)})
+
+
+def test_storage_from_config_accepts_a_factory(tmp_path: Path) -> None:
+    made = LocalPhotoStorage(tmp_path / "elsewhere")
+    assert storage.storage_from_config({"PHOTO_STORAGE": lambda config: made}) is made
+
+
+def test_storage_from_config_refuses_a_factory_that_builds_no_store() -> None:
+    with pytest.raises(ConfigError, match="did not build a photo store"):
+        storage.storage_from_config({"PHOTO_STORAGE": lambda config: object()})

@@ -1,0 +1,217 @@
+"""Photo workflows: the store behind the app, uploads stored once by hash, who may see what."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import Flask, current_app, g
+from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import FileStorage
+
+from signage.accounts.models import User, owner_shops
+from signage.config import ConfigError
+from signage.core.access import STAFF
+from signage.core.db import db
+from signage.core.errors import Problem, get_or_404
+from signage.ledger.models import Sign, SignVersion
+from signage.photos.imaging import ImageRejected, ProcessedImage, process_image
+from signage.photos.models import Photo, PhotoUpload
+from signage.photos.storage import PhotoStorage, StorageFull, storage_from_config
+
+log = logging.getLogger("signage.photos")
+
+# Room in a request for the multipart envelope and the form fields around the photo itself.
+MULTIPART_ROOM = 64 * 1024
+
+# A stable problem type per way an upload can be refused.
+_REJECTION_SLUGS = {413: "photo-too-large", 415: "unsupported-image-type", 422: "invalid-image"}
+
+
+def init_app(app: Flask) -> None:
+    """Check the upload limits and put the configured photo store on app.extensions."""
+    max_bytes = app.config["PHOTO_MAX_BYTES"]
+    request_limit = app.config.get("MAX_CONTENT_LENGTH")
+    if max_bytes <= 0 or app.config["PHOTO_MAX_PIXELS"] <= 0:
+        raise ConfigError("PHOTO_MAX_BYTES and PHOTO_MAX_PIXELS must be positive")
+    if request_limit and max_bytes + MULTIPART_ROOM > request_limit:
+        # Otherwise werkzeug refuses a large photo before the API can say which limit it broke.
+        raise ConfigError(
+            f"PHOTO_MAX_BYTES ({max_bytes}) must be at least {MULTIPART_ROOM} bytes below "
+            f"MAX_CONTENT_LENGTH ({request_limit})"
+        )
+    app.extensions["photo_storage"] = storage_from_config(app.config)
+
+
+def photo_storage() -> PhotoStorage:
+    """The app's photo store."""
+    return current_app.extensions["photo_storage"]
+
+
+def storage_keys(sha256: str) -> dict[str, str]:
+    """Where the original, the display copy and the thumbnail of a photo live: derived from its hash."""
+    fan_out = f"{sha256[:2]}/{sha256[2:4]}/{sha256}"  # keeps directories small on a local disk
+    return {kind: f"{kind}/{fan_out}" for kind in ("original", "display", "thumbnail")}
+
+
+# --------------------------------------------------------------------------- #
+# Upload
+
+
+def upload(
+    *, user: User, file: FileStorage, client_id: uuid.UUID | None = None, recorded_at: datetime | None = None
+) -> tuple[Photo, bool]:
+    """Store an uploaded photo once by content hash and commit; return it and whether it is new."""
+    config = current_app.config
+    data = _read_limited(file, config["PHOTO_MAX_BYTES"])
+    sha256 = hashlib.sha256(data).hexdigest()
+    existing = _by_hash(sha256)
+    if existing is not None:
+        return _known(existing, user, recorded_at), False
+
+    try:
+        image = process_image(
+            data,
+            max_bytes=config["PHOTO_MAX_BYTES"],
+            max_pixels=config["PHOTO_MAX_PIXELS"],
+            local_tz=config["TIMEZONE"],
+        )
+    except ImageRejected as exc:
+        raise _rejection(exc) from exc
+    if client_id is not None and db.session.get(Photo, client_id) is not None:
+        raise _id_taken(client_id)
+
+    # Files first, then the row: a row never points at missing files, and files left behind by a
+    # failed insert are harmless because a retry of the same bytes writes the very same keys.
+    keys = _store(image, data)
+    photo = Photo(
+        id=client_id or uuid.uuid4(),
+        sha256=sha256,
+        mime=image.mime,
+        size=image.size,
+        width=image.width,
+        height=image.height,
+        taken_at=image.taken_at,
+        gps_lat=image.gps_lat,
+        gps_lng=image.gps_lng,
+        original_key=keys["original"],
+        display_key=keys["display"] if image.display is not None else None,
+        display_mime=image.display_mime,
+        thumbnail_key=keys["thumbnail"],
+        uploaded_by_id=user.id,
+        recorded_at=recorded_at,
+    )
+    db.session.add(photo)
+    db.session.add(PhotoUpload(photo_id=photo.id, user_id=user.id, recorded_at=recorded_at))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Someone stored the same bytes (or took the id) between our check and our insert.
+        db.session.rollback()
+        existing = _by_hash(sha256)
+        if existing is None:
+            if client_id is not None and db.session.get(Photo, client_id) is not None:
+                raise _id_taken(client_id) from None
+            raise
+        return _known(existing, user, recorded_at), False
+    return photo, True
+
+
+def _read_limited(file: FileStorage, max_bytes: int) -> bytes:
+    """Read the file part, stopping one byte past the limit."""
+    data = file.stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise _rejection(ImageRejected(413, f"file is too large: it exceeds the limit of {max_bytes} bytes"))
+    return data
+
+
+def _by_hash(sha256: str) -> Photo | None:
+    return db.session.scalar(sa.select(Photo).where(Photo.sha256 == sha256))
+
+
+def _known(photo: Photo, user: User, recorded_at: datetime | None) -> Photo:
+    """The same bytes again: note a new sender (so they may see it), store nothing, and commit."""
+    already = db.session.scalar(
+        sa.select(PhotoUpload.id).where(PhotoUpload.photo_id == photo.id, PhotoUpload.user_id == user.id)
+    )
+    if already is None:
+        db.session.add(PhotoUpload(photo_id=photo.id, user_id=user.id, recorded_at=recorded_at))
+        db.session.commit()
+    return photo
+
+
+def _store(image: ProcessedImage, data: bytes) -> dict[str, str]:
+    """Write the original and its renditions; a full or broken store is a clear problem."""
+    keys = storage_keys(image.sha256)
+    store = photo_storage()
+    try:
+        store.put(keys["original"], data)
+        if image.display is not None:
+            store.put(keys["display"], image.display)
+        store.put(keys["thumbnail"], image.thumbnail)
+    except StorageFull as exc:
+        log.error("photo store is full: %s", exc, extra={"request_id": g.get("request_id")})
+        raise Problem(
+            507, "The photo store is full; the photo was not saved. Try again later.", slug="storage-full"
+        ) from exc
+    except OSError as exc:
+        log.exception("photo store failed", extra={"request_id": g.get("request_id")})
+        raise Problem(
+            503,
+            "The photo store is unavailable; the photo was not saved. Try again shortly.",
+            slug="storage-unavailable",
+            headers={"Retry-After": "30"},
+        ) from exc
+    return keys
+
+
+def _rejection(exc: ImageRejected) -> Problem:
+    return Problem(
+        exc.status,
+        f"{exc.field}: {exc.reason}",
+        slug=_REJECTION_SLUGS.get(exc.status),
+        errors={exc.field: [exc.reason]},
+    )
+
+
+def _id_taken(photo_id: uuid.UUID) -> Problem:
+    return Problem(
+        409,
+        f"Another photo already has the id {photo_id}; send a new id or none.",
+        slug="id-taken",
+        errors={"id": ["is taken by another photo"]},
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Who may see a photo
+
+
+def _owner_paths(user_id: uuid.UUID, photo_id: uuid.UUID) -> list[sa.Exists]:
+    """Each way a photo can be an owner's to see; features that refer to photos add theirs here."""
+    my_shops = sa.select(owner_shops.c.shop_id).where(owner_shops.c.user_id == user_id)
+    return [
+        # They sent it (as first uploader or with the same bytes later).
+        sa.exists().where(PhotoUpload.photo_id == photo_id, PhotoUpload.user_id == user_id),
+        # It shows a sign of their shop now...
+        sa.exists().where(Sign.current_photo_id == photo_id, Sign.shop_id.in_(my_shops)),
+        # ...or did in the sign's history.
+        sa.exists().where(
+            SignVersion.photo_id == photo_id, SignVersion.sign_id == Sign.id, Sign.shop_id.in_(my_shops)
+        ),
+    ]
+
+
+def owner_can_see(user: User, photo_id: uuid.UUID) -> bool:
+    """Whether an owner may see a photo: one they sent, or one on a record of a shop bound to them."""
+    return bool(db.session.scalar(sa.select(sa.or_(*_owner_paths(user.id, photo_id)))))
+
+
+def visible_photo(user: User, photo_id: uuid.UUID) -> Photo:
+    """Load a photo the user may see; staff see every photo, anyone else gets 404 for others."""
+    if user.role not in STAFF and not owner_can_see(user, photo_id):
+        raise Problem(404, "No such photo.")
+    return get_or_404(Photo, photo_id, "photo")
