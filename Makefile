@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export SIGNAGE_ENV ?= development
 
-.PHONY: run test lint format migrate demo check clean help
+.PHONY: run test lint format migrate demo check clean help flaky-network
 
 help:
 	@echo "make run      set up, migrate the SQLite database, load the demo, serve on http://$(HOST):$(PORT)"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint     ruff check and format check"
 	@echo "make check    lint and test"
 	@echo "make migrate  apply migrations to DATABASE_URL (SQLite file under instance/ by default)"
+	@echo "make flaky-network  a phone losing every third response, against gunicorn on PostgreSQL"
 
 $(DEPS): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +51,9 @@ format: $(DEPS)
 	$(BIN)/ruff check --fix .
 
 check: lint test
+
+flaky-network: $(DEPS)
+	$(BIN)/python scripts/flaky_network.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -9,6 +9,7 @@ failed earlier in the batch is skipped, with the reason.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from typing import Any
 
@@ -19,6 +20,8 @@ from werkzeug.test import EnvironBuilder
 from signage.core.db import db
 from signage.photos.models import Photo
 
+# How long an operation waits for the same operation of an earlier attempt to finish (seconds).
+IN_PROGRESS_PATIENCE = 10.0
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -70,6 +73,10 @@ def _dispatch(app: Flask, op: dict, headers: dict) -> tuple[int, Any, bool]:
         )
 
 
+def _in_progress(body: Any) -> bool:
+    return isinstance(body, dict) and str(body.get("type", "")).endswith("request-in-progress")
+
+
 def _result(op: dict, status: int, replayed: bool) -> str:
     if replayed or (op["method"] == "POST" and status == 200):
         return "replayed"
@@ -108,6 +115,13 @@ def run_batch(operations: list[dict]) -> dict:
             )
             continue
         status, body, replayed = _dispatch(app, op, dict(headers))
+        waited = 0.0
+        while status == 409 and _in_progress(body) and waited < IN_PROGRESS_PATIENCE:
+            # A retried batch overlaps the lost first attempt still running on another worker:
+            # wait for that operation to finish, then take its stored answer.
+            time.sleep(0.1)
+            waited += 0.1
+            status, body, replayed = _dispatch(app, op, dict(headers))
         if status >= 300 and own_id:
             failed[own_id] = index
         results.append(
