@@ -3,12 +3,17 @@
 from signage.accounts.models import AuthSession, RefreshToken, User, owner_shops, user_zones
 from signage.core.audit import Event
 from signage.ledger.models import Shop, Sign, SignVersion
+from signage.paperwork.models import Commitment, DocumentTemplate, Notice, NoticeCounter
 from signage.photos.models import Photo
 from signage.zones.models import Road, Zone
 
 __all__ = [
     "AuthSession",
+    "Commitment",
+    "DocumentTemplate",
     "Event",
+    "Notice",
+    "NoticeCounter",
     "Photo",
     "RefreshToken",
     "Road",
