@@ -69,11 +69,21 @@ def register_blueprints(app: Flask) -> None:
     from signage.accounts.routes import auth_blp, users_blp
     from signage.events.routes import blp as events_blp
     from signage.health import blp as health_blp
+    from signage.paperwork.commitment_routes import blp as commitments_blp
+    from signage.paperwork.routes import notices_blp, templates_blp
     from signage.zones.routes import blp as zones_blp
 
     api = app.extensions["signage_api"]
     app.register_blueprint(health_blp)
-    for blp in (auth_blp, users_blp, zones_blp, events_blp):
+    for blp in (
+        auth_blp,
+        users_blp,
+        zones_blp,
+        events_blp,
+        templates_blp,
+        notices_blp,
+        commitments_blp,
+    ):
         api.register_blueprint(blp)
 
 
