@@ -70,11 +70,14 @@ def register_blueprints(app: Flask) -> None:
     from signage.events.routes import blp as events_blp
     from signage.health import blp as health_blp
     from signage.paperwork.commitment_routes import blp as commitments_blp
+    from signage.paperwork.owner_routes import blp as owner_blp
+    from signage.paperwork.owner_routes import pages as owner_pages
     from signage.paperwork.routes import notices_blp, templates_blp
     from signage.zones.routes import blp as zones_blp
 
     api = app.extensions["signage_api"]
     app.register_blueprint(health_blp)
+    app.register_blueprint(owner_pages)
     for blp in (
         auth_blp,
         users_blp,
@@ -83,6 +86,7 @@ def register_blueprints(app: Flask) -> None:
         templates_blp,
         notices_blp,
         commitments_blp,
+        owner_blp,
     ):
         api.register_blueprint(blp)
 

@@ -1,7 +1,7 @@
-"""Server-rendered pages of the paperwork: the printable notice.
+"""Server-rendered pages of the paperwork: the printable notice and the owner's mobile page.
 
-Everything a page needs is inline (CSS, the QR code as SVG), so printing it never
-reaches another server.
+Everything a page needs is inline (CSS, the QR code as SVG, the owner page's script),
+so printing or opening it never reaches another server.
 """
 
 from __future__ import annotations
@@ -65,4 +65,24 @@ def notice_print_page(notice: Notice) -> str:
         qr=qr_svg(link),
         owner_link=link,
         access_code=display_code(notice.access_code),
+    )
+
+
+def owner_page(notice: Notice | None, *, nonce: str, reason: str | None = None) -> str:
+    """The owner's mobile page for a notice's code, or why it cannot be shown (unknown, too_many)."""
+    cfg = current_app.config
+    labels = {
+        "delivery": {m.value: label(m) for m in DeliveryMethod},
+        "status": {"in_force": "有效", "expired": "已过期", "superseded": "已被新承诺书替代"},
+    }
+    return _pages.get_template("owner_page.html").render(
+        notice=notice,
+        shop=notice.shop if notice else None,
+        issued_date=documents.chinese_date(notice.issued_at) if notice else None,
+        team_name=cfg["TEAM_NAME"],
+        team_phone=cfg["TEAM_PHONE"],
+        timezone=cfg["TIMEZONE"],
+        labels=labels,
+        reason=reason,
+        nonce=nonce,
     )
