@@ -76,13 +76,31 @@ def register_blueprints(app: Flask) -> None:
     from signage.health import blp as health_blp
     from signage.ledger.exports import blp as exports_blp
     from signage.ledger.routes import blp as ledger_blp
+    from signage.paperwork.commitment_routes import blp as commitments_blp
+    from signage.paperwork.owner_routes import blp as owner_blp
+    from signage.paperwork.owner_routes import pages as owner_pages
+    from signage.paperwork.routes import notices_blp, templates_blp
     from signage.photos.routes import blp as photos_blp
     from signage.sync.routes import blp as sync_blp
     from signage.zones.routes import blp as zones_blp
 
     api = app.extensions["signage_api"]
     app.register_blueprint(health_blp)
-    blueprints = (auth_blp, users_blp, zones_blp, ledger_blp, photos_blp, exports_blp, sync_blp, events_blp)
+    app.register_blueprint(owner_pages)
+    blueprints = (
+        auth_blp,
+        users_blp,
+        zones_blp,
+        ledger_blp,
+        photos_blp,
+        templates_blp,
+        notices_blp,
+        commitments_blp,
+        owner_blp,
+        exports_blp,
+        sync_blp,
+        events_blp,
+    )
     for blp in blueprints:
         api.register_blueprint(blp)
 

@@ -102,7 +102,12 @@ def load_config() -> dict:
         "CORS_ORIGINS": [o for o in os.environ.get("CORS_ORIGINS", "").split(",") if o],
         # The box (south, west, north, east; WGS-84) locations must fall in: Xiaoshan and around.
         "SERVICE_AREA": _area(os.environ.get("SERVICE_AREA", "29.90,120.10,30.45,120.80")),
-        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Printed on notices: the team's name and phone, and the prefix of notice numbers.
+        "TEAM_NAME": os.environ.get("TEAM_NAME", "瓜沥镇综合行政执法队"),
+        # The default is not a real number: deployments must set the team's phone.
+        "TEAM_PHONE": os.environ.get("TEAM_PHONE", "0571-00000000"),
+        "NOTICE_NUMBER_PREFIX": os.environ.get("NOTICE_NUMBER_PREFIX", "瓜沥执法告"),
         "TRUST_PROXY": _bool(os.environ.get("TRUST_PROXY")),
         "LOG_JSON": _bool(os.environ.get("LOG_JSON"), default=env == "production"),
     }

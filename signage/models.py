@@ -4,13 +4,18 @@ from signage.accounts.models import AuthSession, RefreshToken, User, owner_shops
 from signage.core.audit import Event
 from signage.core.idempotency import IdempotencyRecord
 from signage.ledger.models import Shop, Sign, SignVersion
+from signage.paperwork.models import Commitment, DocumentTemplate, Notice, NoticeCounter
 from signage.photos.models import Photo, PhotoUpload
 from signage.zones.models import Road, Zone
 
 __all__ = [
     "AuthSession",
+    "Commitment",
+    "DocumentTemplate",
     "Event",
     "IdempotencyRecord",
+    "Notice",
+    "NoticeCounter",
     "Photo",
     "PhotoUpload",
     "RefreshToken",

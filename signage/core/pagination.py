@@ -6,7 +6,7 @@ import base64
 import json
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import marshmallow as ma
@@ -50,6 +50,8 @@ def encode_cursor(values: Sequence[Any]) -> str:
             out.append(["u", v.hex])
         elif isinstance(v, datetime):
             out.append(["t", v.isoformat()])
+        elif isinstance(v, date):
+            out.append(["d", v.isoformat()])
         else:
             out.append(["v", v])
     raw = json.dumps(out, separators=(",", ":"), ensure_ascii=False).encode()
@@ -68,6 +70,8 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
                 values.append(uuid.UUID(v))
             elif kind == "t":
                 values.append(datetime.fromisoformat(v))
+            elif kind == "d":
+                values.append(date.fromisoformat(v))
             elif kind == "v" and (v is None or isinstance(v, (str, int, float))):
                 values.append(v)
             else:
