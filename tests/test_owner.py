@@ -228,3 +228,16 @@ def test_owner_page_for_unknown_code_is_a_404_page_and_counts_as_a_guess(client,
         client.get("/o/NOPE234567")
     limited = client.get(f"/o/{notices[0]['access_code']}")
     assert limited.status_code == 429 and "请稍后再试" in limited.get_data(as_text=True)
+
+
+def test_changing_the_ledger_phone_ends_the_old_owner_binding(client, shops, notices, inspector):
+    owner = owner_token(client, notices[0]["access_code"], OWNER_PHONE)
+    assert client.get(f"/api/v1/owner/shops/{shops[0]}", headers=owner).status_code == 200
+    shop = client.get(f"/api/v1/shops/{shops[0]}", headers=inspector)
+    changed = client.patch(
+        f"/api/v1/shops/{shops[0]}",
+        json={"owner_phone": "13700000009"},
+        headers={**inspector, "If-Match": shop.headers["ETag"]},
+    )
+    assert changed.status_code == 200
+    assert_problem(client.get(f"/api/v1/owner/shops/{shops[0]}", headers=owner), 404)

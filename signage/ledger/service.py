@@ -8,6 +8,7 @@ import uuid
 import sqlalchemy as sa
 from geopy.distance import geodesic
 
+from signage.accounts.models import owner_shops
 from signage.core import audit, clock
 from signage.core.db import db
 from signage.core.errors import Problem, field_error
@@ -105,6 +106,9 @@ def update_shop(shop: Shop, changes: dict, *, actor) -> Shop:
     code = changes.get("credit_code")
     if code and code != shop.credit_code and (existing := _duplicate({"credit_code": code}, exclude=shop.id)):
         _refuse_duplicate(existing)
+    if "owner_phone" in changes and changes["owner_phone"] != shop.owner_phone:
+        # Owner accounts were bound through the old number: the new owner signs in afresh.
+        db.session.execute(sa.delete(owner_shops).where(owner_shops.c.shop_id == shop.id))
     for key, value in changes.items():
         setattr(shop, key, value)
     # Signs follow their shop's zone and road so zone-scoped lists stay right.

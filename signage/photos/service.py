@@ -65,13 +65,33 @@ def upload(
     *, user: User, file: FileStorage, client_id: uuid.UUID | None = None, recorded_at: datetime | None = None
 ) -> tuple[Photo, bool]:
     """Store an uploaded photo once by content hash and commit; return it and whether it is new."""
+    data = _read_limited(file, current_app.config["PHOTO_MAX_BYTES"])
+    return store_bytes(user=user, data=data, client_id=client_id, recorded_at=recorded_at)
+
+
+def store_bytes(
+    *,
+    user: User,
+    data: bytes,
+    client_id: uuid.UUID | None = None,
+    recorded_at: datetime | None = None,
+    commit: bool = True,
+) -> tuple[Photo, bool]:
+    """Check an image and store it once by content hash; return its Photo and whether it is new.
+
+    With commit=False (loaders, or a caller's own transaction) the rows are only flushed.
+    """
     config = current_app.config
-    data = _read_limited(file, config["PHOTO_MAX_BYTES"])
+    if len(data) > config["PHOTO_MAX_BYTES"]:
+        raise _rejection(
+            ImageRejected(
+                413, f"file is too large: it exceeds the limit of {config['PHOTO_MAX_BYTES']} bytes"
+            )
+        )
     sha256 = hashlib.sha256(data).hexdigest()
     existing = _by_hash(sha256)
     if existing is not None:
-        return _known(existing, user, recorded_at), False
-
+        return _known(existing, user, recorded_at, commit=commit), False
     try:
         image = process_image(
             data,
@@ -83,7 +103,6 @@ def upload(
         raise _rejection(exc) from exc
     if client_id is not None and db.session.get(Photo, client_id) is not None:
         raise _id_taken(client_id)
-
     # Files first, then the row: a row never points at missing files, and files left behind by a
     # failed insert are harmless because a retry of the same bytes writes the very same keys.
     keys = _store(image, data)
@@ -106,6 +125,9 @@ def upload(
     )
     db.session.add(photo)
     db.session.add(PhotoUpload(photo_id=photo.id, user_id=user.id, recorded_at=recorded_at))
+    if not commit:
+        db.session.flush()
+        return photo, True
     try:
         db.session.commit()
     except IntegrityError:
@@ -132,14 +154,17 @@ def _by_hash(sha256: str) -> Photo | None:
     return db.session.scalar(sa.select(Photo).where(Photo.sha256 == sha256))
 
 
-def _known(photo: Photo, user: User, recorded_at: datetime | None) -> Photo:
-    """The same bytes again: note a new sender (so they may see it), store nothing, and commit."""
+def _known(photo: Photo, user: User, recorded_at: datetime | None, commit: bool = True) -> Photo:
+    """The same bytes again: note a new sender (so they may see it) and store nothing else."""
     already = db.session.scalar(
         sa.select(PhotoUpload.id).where(PhotoUpload.photo_id == photo.id, PhotoUpload.user_id == user.id)
     )
     if already is None:
         db.session.add(PhotoUpload(photo_id=photo.id, user_id=user.id, recorded_at=recorded_at))
-        db.session.commit()
+        if commit:
+            db.session.commit()
+        else:
+            db.session.flush()
     return photo
 
 
