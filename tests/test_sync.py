@@ -343,3 +343,13 @@ def test_responses_are_compressed_when_the_client_accepts_it(client, phone):
     assert len(json.loads(gzip.decompress(response.data))["items"]) == 20
     plain = client.get("/api/v1/shops?limit=20", headers=phone["auth"])
     assert "Content-Encoding" not in plain.headers
+
+
+def test_feed_carries_notices_of_my_zone(client, phone):
+    shop = client.post("/api/v1/shops", json=shop_body(phone), headers=phone["auth"]).get_json()
+    notice = client.post("/api/v1/notices", json={"shop_id": shop["id"]}, headers=phone["auth"])
+    assert notice.status_code == 201, notice.get_json()
+    seen, _ = _pull_all(client, phone["auth"])
+    notices = [c for c in seen if c["entity"] == "notice"]
+    assert [c["record"]["number"] for c in notices] == [notice.get_json()["number"]]
+    assert "body" not in notices[0]["record"]

@@ -87,6 +87,11 @@ class Notice(UUIDPrimaryKey, Timestamps, Versioned, Audited, db.Model):
     template: Mapped[DocumentTemplate] = relationship()
     issued_by: Mapped[User] = relationship(foreign_keys=[issued_by_id])
 
+    @property
+    def audit_zone_id(self) -> uuid.UUID | None:
+        """A notice belongs to its shop's zone (for the phones' change feed)."""
+        return self.shop.zone_id if self.shop is not None else None
+
 
 class Commitment(UUIDPrimaryKey, Timestamps, Versioned, Audited, db.Model):
     """A safety-responsibility commitment (承诺书) signed for a shop; one in force at a time."""
@@ -130,3 +135,8 @@ class Commitment(UUIDPrimaryKey, Timestamps, Versioned, Audited, db.Model):
 
     shop: Mapped[Shop] = relationship()
     template: Mapped[DocumentTemplate] = relationship()
+
+    @property
+    def audit_zone_id(self) -> uuid.UUID | None:
+        """A commitment belongs to its shop's zone (for the phones' change feed)."""
+        return self.shop.zone_id if self.shop is not None else None

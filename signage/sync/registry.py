@@ -8,6 +8,8 @@ import marshmallow as ma
 
 from signage.ledger.models import Shop, Sign, SignVersion
 from signage.ledger.schemas import ShopSchema, SignSchema, SignVersionSchema
+from signage.paperwork.models import Commitment, Notice
+from signage.paperwork.schemas import CommitmentListItemSchema, NoticeListItemSchema
 from signage.zones.models import Road, Zone
 from signage.zones.schemas import RoadSchema, ZoneSchema
 
@@ -26,4 +28,6 @@ FEED_TYPES: dict[str, FeedType] = {
     "shops": FeedType(Shop, ShopSchema()),
     "signs": FeedType(Sign, SignSchema()),
     "sign_versions": FeedType(SignVersion, SignVersionSchema()),
+    "notice": FeedType(Notice, NoticeListItemSchema()),
+    "commitment": FeedType(Commitment, CommitmentListItemSchema()),
 }
