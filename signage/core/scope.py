@@ -11,23 +11,32 @@ from signage.core.db import db
 from signage.core.errors import Problem
 
 
+def _cache(name: str) -> dict:
+    # Keyed by user: a loader or CLI may act as several users within one app context.
+    cache = g.get(name)
+    if cache is None:
+        cache = {}
+        setattr(g, name, cache)
+    return cache
+
+
 def zone_ids(user) -> set[uuid.UUID]:
     """The zones an inspector works in (cached for the request)."""
-    cached = g.get("_zone_ids")
-    if cached is None:
-        cached = g._zone_ids = {z.id for z in user.zones}
-    return cached
+    cache = _cache("_zone_ids")
+    if user.id not in cache:
+        cache[user.id] = {z.id for z in user.zones}
+    return cache[user.id]
 
 
 def owned_shop_ids(user) -> set[uuid.UUID]:
     """The shops an owner account is bound to (cached for the request)."""
     from signage.accounts.models import owner_shops
 
-    cached = g.get("_owned_shop_ids")
-    if cached is None:
+    cache = _cache("_owned_shop_ids")
+    if user.id not in cache:
         rows = db.session.scalars(sa.select(owner_shops.c.shop_id).where(owner_shops.c.user_id == user.id))
-        cached = g._owned_shop_ids = set(rows)
-    return cached
+        cache[user.id] = set(rows)
+    return cache[user.id]
 
 
 def can_work_in_zone(user, zone_id: uuid.UUID) -> bool:
