@@ -67,13 +67,14 @@ def register_blueprints(app: Flask) -> None:
     """One blueprint per feature; each is one OpenAPI tag."""
     import signage.models  # noqa: F401 - every table known to the metadata
     from signage.accounts.routes import auth_blp, users_blp
+    from signage.catalog_routes import blp as catalog_blp
     from signage.events.routes import blp as events_blp
     from signage.health import blp as health_blp
     from signage.zones.routes import blp as zones_blp
 
     api = app.extensions["signage_api"]
     app.register_blueprint(health_blp)
-    for blp in (auth_blp, users_blp, zones_blp, events_blp):
+    for blp in (auth_blp, users_blp, zones_blp, events_blp, catalog_blp):
         api.register_blueprint(blp)
 
 
