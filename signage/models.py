@@ -2,21 +2,31 @@
 
 from signage.accounts.models import AuthSession, RefreshToken, User, owner_shops, user_zones
 from signage.core.audit import Event
+from signage.hazards.models import DeadlineRule, Hazard, HazardPhoto, HazardTransition
 from signage.ledger.models import Shop, Sign, SignVersion
+from signage.patrols.models import Patrol, TrackPoint, Visit, patrol_members
 from signage.photos.models import Photo
 from signage.zones.models import Road, Zone
 
 __all__ = [
     "AuthSession",
+    "DeadlineRule",
     "Event",
+    "Hazard",
+    "HazardPhoto",
+    "HazardTransition",
+    "Patrol",
     "Photo",
     "RefreshToken",
     "Road",
     "Shop",
     "Sign",
     "SignVersion",
+    "TrackPoint",
     "User",
+    "Visit",
     "Zone",
     "owner_shops",
+    "patrol_members",
     "user_zones",
 ]
