@@ -70,11 +70,19 @@ def register_blueprints(app: Flask) -> None:
     from signage.catalog_routes import blp as catalog_blp
     from signage.events.routes import blp as events_blp
     from signage.health import blp as health_blp
+    from signage.patrols.routes import blp as patrols_blp
     from signage.zones.routes import blp as zones_blp
 
     api = app.extensions["signage_api"]
     app.register_blueprint(health_blp)
-    for blp in (auth_blp, users_blp, zones_blp, events_blp, catalog_blp):
+    for blp in (
+        auth_blp,
+        users_blp,
+        zones_blp,
+        events_blp,
+        catalog_blp,
+        patrols_blp,
+    ):
         api.register_blueprint(blp)
 
 
