@@ -69,6 +69,8 @@ def register_blueprints(app: Flask) -> None:
     from signage.accounts.routes import auth_blp, users_blp
     from signage.catalog_routes import blp as catalog_blp
     from signage.events.routes import blp as events_blp
+    from signage.hazards.routes import blp as hazards_blp
+    from signage.hazards.rules_routes import blp as deadline_rules_blp
     from signage.health import blp as health_blp
     from signage.patrols.routes import blp as patrols_blp
     from signage.zones.routes import blp as zones_blp
@@ -82,6 +84,8 @@ def register_blueprints(app: Flask) -> None:
         events_blp,
         catalog_blp,
         patrols_blp,
+        hazards_blp,
+        deadline_rules_blp,
     ):
         api.register_blueprint(blp)
 
