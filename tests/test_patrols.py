@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from tests.fieldwork import DAY, NIGHT, SHOP_AT, iso, later, north_of, shop_with_sign, staff, user_id
+from tests.fieldwork import DAY, NIGHT, SHOP_AT, iso, later, north_of, photo, shop_with_sign, staff, user_id
 from tests.helpers import assert_problem
 
 # WGS-84
@@ -220,3 +220,107 @@ def test_patrol_changes_are_in_the_audit_trail(client, world):
     send(client, world, patrol["id"], [point(*SHOP_AT, later(DAY, minutes=1))])
     events = client.get(f"/api/v1/events?entity=patrols&entity_id={patrol['id']}", headers=world["sup"])
     assert [e["action"] for e in events.get_json()["items"]] == ["create", "track"]
+
+
+# --- the plan --------------------------------------------------------------------------------
+
+
+def hazard(client, world, sign_id, **fields):
+    body = {"sign_id": str(sign_id), "category": "damaged", "severity": "medium", **fields}
+    response = client.post("/api/v1/hazards", json=body, headers=world["insp"])
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def plan(client, world, shift="day", limit=30, at=SHOP_AT):
+    response = client.get(
+        f"/api/v1/patrols/plan?zone=GL&shift={shift}&lat={at[0]}&lng={at[1]}&limit={limit}",
+        headers=world["insp"],
+    )
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+@pytest.fixture
+def route_world(app, client, world, clock):
+    """Four shops on a north-south line through the start: 100 m, 250 m, 400 m north and 150 m south."""
+    shops = {}
+    for name, metres in (("n100", 100), ("n250", 250), ("n400", 400), ("s150", -150)):
+        shops[name] = shop_with_sign(app, name, at=north_of(SHOP_AT, metres))
+    hazard(client, world, shops["n400"][1], category="loose_or_fallen")  # 24 h: overdue by +30 h
+    clock.set(later(DAY, hours=20))
+    hazard(client, world, shops["s150"][1], category="exposed_wiring")  # due at +44 h
+    clock.set(later(DAY, hours=30))
+    return shops
+
+
+def test_plan_orders_stops_nearest_next_from_the_start(client, world, route_world):
+    result = plan(client, world)
+    names = [s["name"] for s in result["stops"]]
+    # Nearest-next, not nearest-to-start (that would put s150 second).
+    assert names == ["n100", "n250", "n400", "s150"]
+    legs = [s["leg_m"] for s in result["stops"]]
+    for got, want in zip(legs, (100, 150, 150, 550), strict=True):
+        assert abs(got - want) / want < 0.01
+    assert abs(result["total_m"] - 950) / 950 < 0.01
+    reasons = {s["name"]: [r["code"] for r in s["reasons"]] for s in result["stops"]}
+    assert reasons["n400"] == ["overdue", "never_visited", "no_notice", "no_commitment"]
+    assert reasons["s150"][0] == "due_soon" and reasons["n100"][0] == "never_visited"
+
+
+def test_plan_keeps_the_most_urgent_stops_when_cut_to_the_limit(client, world, route_world):
+    result = plan(client, world, limit=2)
+    assert [s["name"] for s in result["stops"]] == ["s150", "n400"]
+    assert result["candidates"] == 4
+
+
+def test_plan_skips_shops_already_visited_with_their_paperwork(app, client, world, route_world):
+    patrol = start(client, world)
+    for name in ("n100", "n250"):
+        client.post(
+            f"/api/v1/patrols/{patrol['id']}/visits",
+            json={"shop_id": str(route_world[name][0]), "notice_handed": True, "commitment_signed": True},
+            headers=world["insp"],
+        )
+    assert [s["name"] for s in plan(client, world)["stops"]] == ["s150", "n400"]
+
+
+def test_night_plan_lists_lighting_fixes_to_verify_and_lit_signs_never_seen_at_night(
+    app, client, world, clock
+):
+    _, lit_sign = shop_with_sign(app, "灯箱店", at=north_of(SHOP_AT, 300), lit=True)
+    shop_with_sign(app, "无灯店", at=north_of(SHOP_AT, 50))
+    unlit = hazard(client, world, lit_sign, category="unlit_characters")
+    etag = client.get(f"/api/v1/hazards/{unlit['id']}", headers=world["insp"]).headers["ETag"]
+    client.post(
+        f"/api/v1/hazards/{unlit['id']}/notify",
+        json={"contact_method": "phone"},
+        headers={**world["insp"], "If-Match": etag},
+    )
+    etag = client.get(f"/api/v1/hazards/{unlit['id']}", headers=world["insp"]).headers["ETag"]
+    fix = photo(app, taken_at=later(DAY, hours=1))
+    client.post(
+        f"/api/v1/hazards/{unlit['id']}/submit_fix",
+        json={"photo_ids": [str(fix)]},
+        headers={**world["insp"], "If-Match": etag},
+    )
+    night = plan(client, world, shift="night")
+    assert [s["name"] for s in night["stops"]] == ["灯箱店"]
+    assert [r["code"] for r in night["stops"][0]["reasons"]] == [
+        "night_verification",
+        "lit_not_checked_at_night",
+    ]
+    assert night["stops"][0]["hazard_ids"] == [unlit["id"]]
+    day_codes = {s["name"]: [r["code"] for r in s["reasons"]] for s in plan(client, world)["stops"]}
+    assert "night_verification" not in day_codes["灯箱店"]
+
+
+def test_plan_outside_the_inspectors_zones_is_403_and_unknown_zone_404(client, world):
+    assert_problem(client.get("/api/v1/patrols/plan?zone=GL&shift=day", headers=world["far_insp"]), 403)
+    assert_problem(client.get("/api/v1/patrols/plan?zone=XX&shift=day", headers=world["insp"]), 404)
+    assert client.get("/api/v1/patrols/plan?zone=GL&shift=day", headers=world["insp"]).get_json()[
+        "start"
+    ] == {
+        "lat": SHOP_AT[0],
+        "lng": SHOP_AT[1],
+    }

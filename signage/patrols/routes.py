@@ -1,4 +1,4 @@
-"""Patrols: start, send the track, record visits, end."""
+"""Patrols: start, send the track, record visits, end; and the plan of what to visit next."""
 
 from __future__ import annotations
 
@@ -6,12 +6,16 @@ import sqlalchemy as sa
 from flask import g, request
 from flask.views import MethodView
 
+from signage.core import clock
 from signage.core.access import STAFF, roles
 from signage.core.api import Blueprint
 from signage.core.db import db
-from signage.core.errors import get_or_404
+from signage.core.errors import Problem, get_or_404
 from signage.core.etag import IF_MATCH_PARAM, check_if_match, etag
 from signage.core.pagination import PageArgsSchema, keyset_page, page_schema
+from signage.core.scope import require_zone
+from signage.ledger.coords import to_wgs84
+from signage.patrols import plan as planner
 from signage.patrols import service
 from signage.patrols.models import Patrol, Visit, patrol_members
 from signage.patrols.schemas import (
@@ -19,6 +23,8 @@ from signage.patrols.schemas import (
     PatrolEndSchema,
     PatrolQueryArgsSchema,
     PatrolSchema,
+    PlanArgsSchema,
+    PlanSchema,
     TrackBatchSchema,
     TrackResultSchema,
     TrackSchema,
@@ -77,6 +83,30 @@ class Patrols(MethodView):
         patrol = service.start_patrol(actor=g.current_user, **body)
         db.session.commit()
         return patrol, 201, {"ETag": etag(patrol), "Location": f"/api/v1/patrols/{patrol.id}"}
+
+
+@blp.route("/plan")
+class PatrolPlan(MethodView):
+    @roles(*STAFF)
+    @blp.arguments(PlanArgsSchema, location="query")
+    @blp.response(200, PlanSchema)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, args):
+        """What to visit next in a zone on a shift, as a nearest-next walking route from a start point."""
+        zone = db.session.scalar(sa.select(Zone).where(Zone.code == args["zone"]))
+        if zone is None:
+            raise Problem(404, f"No zone with code {args['zone']}.")
+        require_zone(g.current_user, zone.id)
+        if "lat" in args:
+            start = to_wgs84(args["lat"], args["lng"], args["coord_system"])
+        elif zone.center_lat is not None and zone.center_lng is not None:
+            start = (zone.center_lat, zone.center_lng)
+        else:
+            raise Problem(
+                422, "lat: the zone has no centre; send a start point", errors={"lat": ["required"]}
+            )
+        return planner.plan(zone=zone, shift=args["shift"], start=start, now=clock.now(), limit=args["limit"])
 
 
 @blp.route("/<uuid:patrol_id>")
