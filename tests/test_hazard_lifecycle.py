@@ -104,11 +104,16 @@ def test_action_from_state_is_applied_or_refused_with_409(app, client, world, st
 def test_every_step_is_recorded_as_a_transition_in_the_history(app, client, world):
     hazard_id = bring_to(app, client, world, "rectified")
     history = client.get(f"/api/v1/hazards/{hazard_id}/events", headers=world["sup"]).get_json()["items"]
-    steps = [(i["action"], i["from_state"], i["to_state"]) for i in history if i["kind"] == "transition"]
+    # Every step happens at the same (fixed) time here: the step number keeps their order.
+    steps = [
+        (i["step_no"], i["action"], i["from_state"], i["to_state"])
+        for i in history
+        if i["kind"] == "transition"
+    ]
     assert steps == [
-        ("notify", "reported", "notified"),
-        ("submit_fix", "notified", "fix_submitted"),
-        ("verify", "fix_submitted", "rectified"),
+        (1, "notify", "reported", "notified"),
+        (2, "submit_fix", "notified", "fix_submitted"),
+        (3, "verify", "fix_submitted", "rectified"),
     ]
     events = [(i["entity"], i["action"]) for i in history if i["kind"] == "event"]
     assert events == [

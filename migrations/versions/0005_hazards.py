@@ -236,6 +236,7 @@ def upgrade():
     op.create_table('hazard_transitions',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('hazard_id', sa.Uuid(), nullable=False),
+    sa.Column('step_no', sa.Integer(), nullable=False),
     sa.Column('action', sa.String(length=16), nullable=False),
     sa.Column('from_state', sa.String(length=16), nullable=False),
     sa.Column('to_state', sa.String(length=16), nullable=False),
@@ -249,7 +250,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_hazard_transitions_actor_id_users')),
     sa.ForeignKeyConstraint(['hazard_id'], ['hazards.id'], name=op.f('fk_hazard_transitions_hazard_id_hazards'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['patrol_id'], ['patrols.id'], name=op.f('fk_hazard_transitions_patrol_id_patrols')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_hazard_transitions'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_hazard_transitions')),
+    sa.UniqueConstraint('hazard_id', 'step_no', name=op.f('uq_hazard_transitions_hazard_id_step_no'))
     )
     with op.batch_alter_table('hazard_transitions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_hazard_transitions_action'), ['action'], unique=False)

@@ -16,6 +16,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
+
 from signage.accounts.models import User
 from signage.catalog import HazardAction, HazardState
 from signage.core import audit, clock
@@ -154,9 +156,13 @@ def apply_action(
     from_state = hazard.state
     hazard.state = step.target.value
     audit.tag(hazard, action)
+    last_step = db.session.scalar(
+        sa.select(sa.func.max(HazardTransition.step_no)).where(HazardTransition.hazard_id == hazard.id)
+    )
     transition = HazardTransition(
         id=id or uuid.uuid4(),
         hazard_id=hazard.id,
+        step_no=(last_step or 0) + 1,
         action=action,
         from_state=from_state,
         to_state=hazard.state,

@@ -119,10 +119,16 @@ class HazardTransition(db.Model):
     """One lifecycle step of a hazard: from which state to which, by whom, when, with what."""
 
     __tablename__ = "hazard_transitions"
-    __table_args__ = (sa.Index("ix_hazard_transitions_hazard_id_at", "hazard_id", "at"),)
+    __table_args__ = (
+        # One step number per hazard: the lifecycle's order even when times tie, and a
+        # backstop against two steps applied at once.
+        sa.UniqueConstraint("hazard_id", "step_no"),
+        sa.Index("ix_hazard_transitions_hazard_id_at", "hazard_id", "at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     hazard_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("hazards.id", ondelete="CASCADE"))
+    step_no: Mapped[int]
     action: Mapped[str] = mapped_column(sa.String(16), index=True)
     from_state: Mapped[str] = mapped_column(sa.String(16))
     to_state: Mapped[str] = mapped_column(sa.String(16))

@@ -210,6 +210,7 @@ class HistoryItemSchema(ma.Schema):
 
     id = ma.fields.String()
     kind = ma.fields.String()
+    step_no = ma.fields.Integer(metadata={"description": "Transitions: 1, 2, 3... in lifecycle order"})
     at = ma.fields.AwareDateTime(metadata={"description": "When it happened"})
     received_at = ma.fields.AwareDateTime(metadata={"description": "When the server stored it"})
     action = ma.fields.String()

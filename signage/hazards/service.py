@@ -5,6 +5,7 @@ The lifecycle actions are in signage.hazards.lifecycle (apply_action).
 
 from __future__ import annotations
 
+import heapq
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -206,9 +207,10 @@ def history(hazard: Hazard, *, show_flags: bool) -> list[dict]:
 
     Without show_flags the evidence-flag fields are left out of the events' before and after.
     """
-    items = [
+    steps = [
         {
             "kind": "transition",
+            "step_no": t.step_no,
             "at": t.at,
             "received_at": t.created_at,
             "action": t.action,
@@ -223,10 +225,10 @@ def history(hazard: Hazard, *, show_flags: bool) -> list[dict]:
         for t in db.session.scalars(
             sa.select(HazardTransition)
             .where(HazardTransition.hazard_id == hazard.id)
-            .order_by(HazardTransition.at, HazardTransition.created_at)
+            .order_by(HazardTransition.step_no)
         )
     ]
-    items += [
+    events = [
         {
             "kind": "event",
             "at": e.occurred_at,
@@ -253,5 +255,6 @@ def history(hazard: Hazard, *, show_flags: bool) -> list[dict]:
             .order_by(Event.id)
         )
     ]
-    # Stable: transitions by when they happened, events by when the server wrote them.
-    return sorted(items, key=lambda i: (i["at"], i["kind"] == "event"))
+    # Interleave by time, keeping the steps in lifecycle order and the events in the order written
+    # (a phone's clock may put a step's time out of order; its step number is the truth).
+    return list(heapq.merge(steps, events, key=lambda i: (i["at"], i["kind"] == "event")))
