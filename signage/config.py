@@ -77,6 +77,8 @@ def load_config() -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get(
             "RATELIMIT_STORAGE_URI", "memory://" if env != "production" else "redis://127.0.0.1:6379/0"
         ),
+        # How far ahead of the server a phone's clock may be before its recorded times are refused.
+        "CLOCK_SKEW_SECONDS": _int("CLOCK_SKEW_SECONDS", 300),
         "PAGE_LIMIT_DEFAULT": 50,
         "PAGE_LIMIT_MAX": _int("PAGE_LIMIT_MAX", 200),
         "CORS_ORIGINS": [o for o in os.environ.get("CORS_ORIGINS", "").split(",") if o],

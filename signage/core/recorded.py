@@ -9,13 +9,10 @@ from flask import current_app
 from signage.core import clock
 from signage.core.errors import field_error
 
-# Phone clocks drift; a little ahead of the server is tolerated, more is refused.
-DEFAULT_SKEW_SECONDS = 300
-
 
 def skew() -> timedelta:
-    """How far ahead of the server a phone's clock may be."""
-    return timedelta(seconds=current_app.config.get("CLOCK_SKEW_SECONDS", DEFAULT_SKEW_SECONDS))
+    """How far ahead of the server a phone's clock may be (CLOCK_SKEW_SECONDS)."""
+    return timedelta(seconds=current_app.config["CLOCK_SKEW_SECONDS"])
 
 
 def not_in_future(value: datetime | None, field: str = "recorded_at") -> datetime | None:
