@@ -72,7 +72,10 @@ def register_blueprints(app: Flask) -> None:
     """One blueprint per feature; each is one OpenAPI tag."""
     import signage.models  # noqa: F401 - every table known to the metadata
     from signage.accounts.routes import auth_blp, users_blp
+    from signage.catalog_routes import blp as catalog_blp
     from signage.events.routes import blp as events_blp
+    from signage.hazards.routes import blp as hazards_blp
+    from signage.hazards.rules_routes import blp as deadline_rules_blp
     from signage.health import blp as health_blp
     from signage.ledger.exports import blp as exports_blp
     from signage.ledger.routes import blp as ledger_blp
@@ -80,6 +83,7 @@ def register_blueprints(app: Flask) -> None:
     from signage.paperwork.owner_routes import blp as owner_blp
     from signage.paperwork.owner_routes import pages as owner_pages
     from signage.paperwork.routes import notices_blp, templates_blp
+    from signage.patrols.routes import blp as patrols_blp
     from signage.photos.routes import blp as photos_blp
     from signage.sync.routes import blp as sync_blp
     from signage.zones.routes import blp as zones_blp
@@ -90,6 +94,7 @@ def register_blueprints(app: Flask) -> None:
     blueprints = (
         auth_blp,
         users_blp,
+        catalog_blp,
         zones_blp,
         ledger_blp,
         photos_blp,
@@ -97,6 +102,9 @@ def register_blueprints(app: Flask) -> None:
         notices_blp,
         commitments_blp,
         owner_blp,
+        patrols_blp,
+        hazards_blp,
+        deadline_rules_blp,
         exports_blp,
         sync_blp,
         events_blp,

@@ -94,7 +94,7 @@ def load_config() -> dict:
         ),
         "IDEMPOTENCY_TTL": _int("IDEMPOTENCY_TTL", 24 * 3600),
         # How far ahead of the server's clock a phone's recorded_at may be (clock skew).
-        "CLOCK_SKEW_ALLOWANCE": _int("CLOCK_SKEW_ALLOWANCE", 300),
+        "CLOCK_SKEW_SECONDS": _int("CLOCK_SKEW_SECONDS", 300),
         "COMPRESS_MIMETYPES": ["application/json", "application/problem+json", "text/csv", "text/html"],
         "COMPRESS_MIN_SIZE": 1024,
         "PAGE_LIMIT_DEFAULT": 50,

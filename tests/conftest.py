@@ -40,9 +40,21 @@ def upgrade(url: str) -> None:
         db.engine.dispose()
 
 
+def _seeded_rows(engine) -> list[tuple[sa.Table, list[dict]]]:
+    """The rows the migrations seed (e.g. deadline rules), table by table in dependency order."""
+    with engine.connect() as conn:
+        found = [
+            (t, [dict(r._mapping) for r in conn.execute(sa.select(t))]) for t in db.metadata.sorted_tables
+        ]
+    return [(t, rows) for t, rows in found if rows]
+
+
+_SEEDS: list[tuple[sa.Table, list[dict]]] = []
+
+
 @pytest.fixture(scope="session")
 def database_template(tmp_path_factory) -> str:
-    """A database migrated to head once per run; each test starts from it empty."""
+    """A database migrated to head once per run; each test starts from it, empty but for seeds."""
     if PG_URL:
         url = _engine_url(PG_URL)
         engine = sa.create_engine(url)
@@ -51,6 +63,9 @@ def database_template(tmp_path_factory) -> str:
             conn.execute(sa.text("CREATE SCHEMA public"))
         engine.dispose()
         upgrade(url)
+        engine = sa.create_engine(url)
+        _SEEDS[:] = _seeded_rows(engine)
+        engine.dispose()
         return url
     path = tmp_path_factory.mktemp("db") / "template.db"
     upgrade(f"sqlite:///{path}")
@@ -68,6 +83,9 @@ def database_url(database_template: str, tmp_path: Path) -> Iterator[str]:
             names = ", ".join(f'"{t}"' for t in tables)
             if names:
                 conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            # Put back what the migrations seeded, as a fresh database would have it.
+            for table, rows in _SEEDS:
+                conn.execute(sa.insert(table), rows)
         engine.dispose()
     else:
         path = tmp_path / "test.db"

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from signage.accounts.models import User
 from signage.core.db import db
 from signage.ledger.models import Shop, Sign, SignVersion
+from signage.photos.models import Photo
 from signage.zones.models import Road, Zone
 
 # Around Guali town centre, inside the default service area.
@@ -114,3 +115,24 @@ def sign(
     )
     db.session.flush()
     return s
+
+
+def photo(*, taken_at=None, lat: float | None = None, lng: float | None = None, uploaded_by_id=None) -> Photo:
+    """A stored photo's record with the EXIF evidence given (no bytes are stored)."""
+    digest = uuid.uuid4().hex * 2
+    p = Photo(
+        sha256=digest,
+        mime="image/jpeg",
+        size=1000,
+        width=800,
+        height=600,
+        taken_at=taken_at,
+        gps_lat=lat,
+        gps_lng=lng,
+        original_key=f"originals/{digest}",
+        thumbnail_key=f"thumbs/{digest}",
+        uploaded_by_id=uploaded_by_id or _someone(),
+    )
+    db.session.add(p)
+    db.session.flush()
+    return p

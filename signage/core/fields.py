@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import marshmallow as ma
-from flask import current_app
 
 from signage.core import clock
+from signage.core.recorded import skew
 
 
 class RecordedAt(ma.fields.AwareDateTime):
@@ -22,7 +20,6 @@ class RecordedAt(ma.fields.AwareDateTime):
 
     def _deserialize(self, value, attr, data, **kwargs):
         when = super()._deserialize(value, attr, data, **kwargs)
-        allowance = timedelta(seconds=current_app.config["CLOCK_SKEW_ALLOWANCE"])
-        if when > clock.now() + allowance:
+        if when > clock.now() + skew():
             raise ma.ValidationError("is in the future; check the phone's clock")
         return when

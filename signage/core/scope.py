@@ -12,7 +12,7 @@ from signage.core.errors import Problem
 
 
 def _cache(name: str) -> dict:
-    # Keyed by user: a CLI loader acts as several users inside one app context.
+    # Keyed by user: a loader or CLI may act as several users within one app context.
     cache = g.get(name)
     if cache is None:
         cache = {}

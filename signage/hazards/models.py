@@ -1,0 +1,158 @@
+"""Hazards on signs, their evidence photos, lifecycle history and default deadlines."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from signage.catalog import HazardCategory, HazardState, Severity, Shift
+from signage.core import clock
+from signage.core.audit import Audited
+from signage.core.db import Timestamps, UUIDPrimaryKey, Versioned, db
+from signage.zones.models import Zone
+
+
+def _in(column: str, enum) -> str:
+    return f"{column} IN ({', '.join(repr(m.value) for m in enum)})"
+
+
+OPEN_STATES = (HazardState.REPORTED, HazardState.NOTIFIED, HazardState.FIX_SUBMITTED)
+
+
+class Hazard(UUIDPrimaryKey, Timestamps, Versioned, Audited, db.Model):
+    """A hazard found on a sign, followed from its finding to a verified fix.
+
+    Everything the reports group or filter by is a plain indexed column here (found time,
+    shift, zone, road, category, severity, inspector, deadline, rectified time, rework count).
+    Overdue is not stored: it is open state and deadline_at before now, at query time.
+    """
+
+    __tablename__ = "hazards"
+    __table_args__ = (
+        sa.CheckConstraint(_in("category", HazardCategory), name="category"),
+        sa.CheckConstraint(_in("severity", Severity), name="severity"),
+        sa.CheckConstraint(_in("shift", Shift), name="shift"),
+        sa.CheckConstraint(_in("state", HazardState), name="state"),
+        # The overdue list: open states whose deadline has passed.
+        sa.Index("ix_hazards_state_deadline_at", "state", "deadline_at"),
+        sa.Index("ix_hazards_zone_id_category", "zone_id", "category"),
+    )
+
+    sign_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("signs.id"), index=True)
+    # Copied from the sign when reported, so scope checks and reports need no join.
+    shop_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("shops.id"), index=True)
+    zone_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("zones.id"), index=True)
+    road_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("roads.id"), index=True)
+    patrol_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("patrols.id"), index=True)
+    visit_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("visits.id"))
+
+    category: Mapped[str] = mapped_column(sa.String(24), index=True)
+    severity: Mapped[str] = mapped_column(sa.String(8), index=True)
+    shift: Mapped[str] = mapped_column(sa.String(8), index=True)
+    description: Mapped[str] = mapped_column(sa.String(1000), default="")
+    state: Mapped[str] = mapped_column(sa.String(16), default=HazardState.REPORTED.value)
+
+    found_at: Mapped[datetime] = mapped_column(index=True)
+    found_by_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    lat: Mapped[float]
+    lng: Mapped[float]
+    deadline_at: Mapped[datetime] = mapped_column(index=True)
+
+    notified_at: Mapped[datetime | None]
+    contact_method: Mapped[str | None] = mapped_column(sa.String(16))
+    immediate_measure: Mapped[str | None] = mapped_column(sa.String(16))
+    fix_submitted_at: Mapped[datetime | None]
+    rectified_at: Mapped[datetime | None] = mapped_column(index=True)
+    verified_by_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
+    fixed_on_spot: Mapped[bool] = mapped_column(default=False)
+    rework_count: Mapped[int] = mapped_column(default=0, index=True)
+    reopen_count: Mapped[int] = mapped_column(default=0)
+    # Some evidence photo was far from the sign, old, or without EXIF; reasons on each photo.
+    flagged: Mapped[bool] = mapped_column(default=False, index=True)
+    recorded_at: Mapped[datetime | None]
+
+    zone: Mapped[Zone] = relationship()
+    photos: Mapped[list[HazardPhoto]] = relationship(
+        back_populates="hazard", order_by="HazardPhoto.added_at, HazardPhoto.id"
+    )
+
+    @property
+    def overdue(self) -> bool:
+        """Open and past its deadline, now."""
+        return self.state in OPEN_STATES and self.deadline_at < clock.now()
+
+    @property
+    def zone_code(self) -> str:
+        """The zone's code."""
+        return self.zone.code
+
+    @property
+    def evidence_flags(self) -> list[dict]:
+        """Every integrity flag raised on this hazard's photos."""
+        return [{"photo_id": p.photo_id, "stage": p.stage, **flag} for p in self.photos for flag in p.flags]
+
+
+class HazardPhoto(Audited, db.Model):
+    """A photo attached to a hazard at one stage, with the integrity flags its EXIF raised."""
+
+    __tablename__ = "hazard_photos"
+    __table_args__ = (
+        sa.UniqueConstraint("hazard_id", "photo_id", "stage"),
+        sa.CheckConstraint("stage IN ('finding', 'fix', 'verification')", name="stage"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    hazard_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("hazards.id", ondelete="CASCADE"), index=True)
+    photo_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("photos.id"), index=True)
+    stage: Mapped[str] = mapped_column(sa.String(16))
+    added_by_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    added_at: Mapped[datetime]
+    flags: Mapped[list] = mapped_column(sa.JSON, default=list)
+
+    hazard: Mapped[Hazard] = relationship(back_populates="photos")
+
+
+class HazardTransition(db.Model):
+    """One lifecycle step of a hazard: from which state to which, by whom, when, with what."""
+
+    __tablename__ = "hazard_transitions"
+    __table_args__ = (
+        # One step number per hazard: the lifecycle's order even when times tie, and a
+        # backstop against two steps applied at once.
+        sa.UniqueConstraint("hazard_id", "step_no"),
+        sa.Index("ix_hazard_transitions_hazard_id_at", "hazard_id", "at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    hazard_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("hazards.id", ondelete="CASCADE"))
+    step_no: Mapped[int]
+    action: Mapped[str] = mapped_column(sa.String(16), index=True)
+    from_state: Mapped[str] = mapped_column(sa.String(16))
+    to_state: Mapped[str] = mapped_column(sa.String(16))
+    actor_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    actor_role: Mapped[str] = mapped_column(sa.String(16))
+    # When it happened (the phone's time when given); created_at is the server's receipt.
+    at: Mapped[datetime] = mapped_column(index=True)
+    patrol_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("patrols.id"))
+    details: Mapped[dict] = mapped_column(default=dict)
+    recorded_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class DeadlineRule(UUIDPrimaryKey, Timestamps, Versioned, Audited, db.Model):
+    """How long a merchant gets to put a hazard right, by category and severity."""
+
+    __tablename__ = "deadline_rules"
+    __table_args__ = (
+        sa.UniqueConstraint("category", "severity"),
+        sa.CheckConstraint(_in("category", HazardCategory), name="category"),
+        sa.CheckConstraint(_in("severity", Severity), name="severity"),
+        sa.CheckConstraint("hours > 0", name="hours_positive"),
+    )
+
+    category: Mapped[str] = mapped_column(sa.String(24))
+    severity: Mapped[str] = mapped_column(sa.String(8))
+    hours: Mapped[int]

@@ -1,0 +1,45 @@
+"""Default deadlines by category and severity, from the table admins edit."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from signage.catalog import HazardCategory, Severity
+from signage.core.db import db
+from signage.hazards.models import DeadlineRule
+
+# The seed the migration writes (0005_hazards keeps its own frozen copy). Exposed wiring and
+# a loose or fallen sign can hurt someone: 24 hours whatever the severity. Other defects get
+# days, fewer the more severe.
+URGENT = frozenset({HazardCategory.EXPOSED_WIRING, HazardCategory.LOOSE_OR_FALLEN})
+BY_SEVERITY_HOURS = {Severity.CRITICAL: 24, Severity.HIGH: 72, Severity.MEDIUM: 168, Severity.LOW: 336}
+
+
+def default_hours(category: str, severity: str) -> int:
+    """The built-in default, used only for a pair the table lacks (e.g. a category added later)."""
+    return 24 if category in URGENT else BY_SEVERITY_HOURS[Severity(severity)]
+
+
+def deadline_hours(category: str, severity: str) -> int:
+    """Hours a merchant gets for a hazard of this category and severity."""
+    hours = db.session.scalar(
+        sa.select(DeadlineRule.hours).where(
+            DeadlineRule.category == category, DeadlineRule.severity == severity
+        )
+    )
+    return hours if hours is not None else default_hours(category, severity)
+
+
+def default_deadline(category: str, severity: str, start: datetime) -> datetime:
+    """The deadline for a hazard found (or reopened) at start."""
+    return start + timedelta(hours=deadline_hours(category, severity))
+
+
+def list_rules() -> list[DeadlineRule]:
+    """Every rule, in catalog order of category then severity."""
+    rules = db.session.scalars(sa.select(DeadlineRule)).all()
+    categories = [c.value for c in HazardCategory]
+    severities = [s.value for s in Severity]
+    return sorted(rules, key=lambda r: (categories.index(r.category), severities.index(r.severity)))

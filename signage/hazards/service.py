@@ -1,0 +1,260 @@
+"""Hazard workflows: reporting one, who sees which, the list's filters, the history.
+
+The lifecycle actions are in signage.hazards.lifecycle (apply_action).
+"""
+
+from __future__ import annotations
+
+import heapq
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from signage.accounts.models import User
+from signage.catalog import HazardState
+from signage.core import clock
+from signage.core.access import STAFF
+from signage.core.audit import Event
+from signage.core.db import db
+from signage.core.errors import Problem, field_error
+from signage.core.recorded import not_in_future
+from signage.core.scope import owned_shop_ids, require_own_shop, require_zone
+from signage.hazards import photos as hazard_photos
+from signage.hazards.daylight import is_after_dark
+from signage.hazards.models import OPEN_STATES, Hazard, HazardTransition
+from signage.hazards.rules import default_deadline
+from signage.ledger.coords import to_wgs84
+from signage.ledger.models import Shop, Sign
+from signage.patrols.models import Patrol, Visit
+from signage.zones.models import Zone
+
+
+def _patrol_for(actor: User, patrol_id: uuid.UUID | None, sign: Sign, found_at: datetime) -> Patrol | None:
+    if patrol_id is None:
+        return None
+    patrol = db.session.get(Patrol, patrol_id)
+    if patrol is None or patrol.zone_id != sign.zone_id:
+        raise field_error("patrol_id", "no such patrol in the sign's zone")
+    if actor.role == "inspector" and actor.id not in patrol.member_ids:
+        raise field_error("patrol_id", "you are not on this patrol")
+    if found_at < patrol.started_at or (patrol.ended_at is not None and found_at > patrol.ended_at):
+        raise field_error("patrol_id", "the hazard was found outside the patrol's time span")
+    return patrol
+
+
+def _place(sign: Sign, lat, lng, coord_system: str) -> tuple[float, float]:
+    if (lat is None) != (lng is None):
+        raise field_error("lat", "give both lat and lng, or neither")
+    if lat is not None:
+        return to_wgs84(lat, lng, coord_system)
+    if sign.lat is not None and sign.lng is not None:
+        return sign.lat, sign.lng
+    shop = db.session.get(Shop, sign.shop_id) if sign.shop_id else None
+    if shop is None:
+        raise field_error("lat", "the sign has no position on the ledger; send where the hazard is")
+    return shop.lat, shop.lng
+
+
+def report_hazard(
+    *,
+    actor: User,
+    sign_id: uuid.UUID,
+    category: str,
+    severity: str,
+    description: str = "",
+    patrol_id: uuid.UUID | None = None,
+    visit_id: uuid.UUID | None = None,
+    shift: str | None = None,
+    found_at: datetime | None = None,
+    lat: float | None = None,
+    lng: float | None = None,
+    coord_system: str = "wgs84",
+    photo_ids: Sequence[uuid.UUID] = (),
+    deadline_at: datetime | None = None,
+    id: uuid.UUID | None = None,
+    recorded_at: datetime | None = None,
+    received_at: datetime | None = None,
+) -> Hazard:
+    """Record a hazard found on a sign, with its finding photos and its default deadline.
+
+    found_at defaults to recorded_at, else now. The shift comes from the patrol when one is
+    named, else from the body, else from the hour (after dark at the sign: night).
+    received_at is the server's receipt time the photo checks compare with (default now).
+    """
+    if actor.role not in STAFF:
+        raise Problem(403, "Only the team's staff report hazards.", slug="forbidden")
+    sign = db.session.get(Sign, sign_id)
+    if sign is None:
+        raise field_error("sign_id", "no such sign")
+    require_zone(actor, sign.zone_id)
+    if sign.status != "active":
+        raise field_error("sign_id", "the sign has been removed")
+    not_in_future(recorded_at)
+    found_at = not_in_future(found_at, "found_at") or recorded_at or clock.now()
+    patrol = _patrol_for(actor, patrol_id, sign, found_at)
+    if patrol is not None and shift is not None and shift != patrol.shift:
+        raise field_error("shift", f"the patrol is on the {patrol.shift} shift")
+    if visit_id is not None:
+        visit = db.session.get(Visit, visit_id)
+        if (
+            visit is None
+            or (patrol is not None and visit.patrol_id != patrol.id)
+            or visit.shop_id != sign.shop_id
+        ):
+            raise field_error("visit_id", "no such visit to this sign's shop on the patrol")
+    lat, lng = _place(sign, lat, lng, coord_system)
+    if patrol is not None:
+        shift = patrol.shift
+    elif shift is None:
+        shift = "night" if is_after_dark(found_at, lat, lng) else "day"
+    if deadline_at is not None and deadline_at <= found_at:
+        raise field_error("deadline_at", "must be after the hazard was found")
+    photos = hazard_photos.load(photo_ids, actor=actor)
+    hazard = Hazard(
+        id=id or uuid.uuid4(),
+        sign_id=sign.id,
+        shop_id=sign.shop_id,
+        zone_id=sign.zone_id,
+        road_id=sign.road_id,
+        patrol_id=patrol.id if patrol else None,
+        visit_id=visit_id,
+        category=category,
+        severity=severity,
+        shift=shift,
+        description=description,
+        state=HazardState.REPORTED.value,
+        found_at=found_at,
+        found_by_id=actor.id,
+        lat=lat,
+        lng=lng,
+        deadline_at=deadline_at or default_deadline(category, severity, found_at),
+        recorded_at=recorded_at,
+    )
+    db.session.add(hazard)
+    hazard_photos.attach(
+        hazard, photos, stage="finding", actor=actor, at=found_at, received_at=received_at or clock.now()
+    )
+    db.session.flush()
+    return hazard
+
+
+def visible_hazard(actor: User, hazard_id: uuid.UUID) -> Hazard:
+    """The hazard, if actor may see it: staff see all, owners only their shops' (else 404)."""
+    hazard = db.session.get(Hazard, hazard_id)
+    if hazard is None:
+        raise Problem(404, "No such hazard.")
+    if actor.role == "owner":
+        require_own_shop(actor, hazard.shop_id, "hazard")
+    return hazard
+
+
+def overdue_clause(now: datetime):
+    """SQL for "open and past its deadline" at now."""
+    return sa.and_(Hazard.state.in_([s.value for s in OPEN_STATES]), Hazard.deadline_at < now)
+
+
+def filtered(actor: User, args: dict) -> sa.Select:
+    """The hazards actor may see, narrowed by the list's filters."""
+    stmt = sa.select(Hazard).options(sa.orm.selectinload(Hazard.photos), sa.orm.joinedload(Hazard.zone))
+    if actor.role == "owner":
+        shops = owned_shop_ids(actor)
+        stmt = stmt.where(Hazard.shop_id.in_(shops) if shops else sa.false())
+    if "zone" in args:
+        stmt = stmt.where(Hazard.zone_id.in_(sa.select(Zone.id).where(Zone.code == args["zone"])))
+    for key, column in (
+        ("road", Hazard.road_id),
+        ("shop", Hazard.shop_id),
+        ("sign", Hazard.sign_id),
+        ("patrol", Hazard.patrol_id),
+        ("inspector", Hazard.found_by_id),
+    ):
+        if key in args:
+            stmt = stmt.where(column == args[key])
+    for key, column in (
+        ("category", Hazard.category),
+        ("state", Hazard.state),
+        ("shift", Hazard.shift),
+        ("severity", Hazard.severity),
+    ):
+        if args.get(key):
+            stmt = stmt.where(column.in_(args[key]))
+    if "overdue" in args:
+        clause = overdue_clause(clock.now())
+        stmt = stmt.where(clause if args["overdue"] else sa.not_(clause))
+    if "flagged" in args:
+        if actor.role not in ("admin", "supervisor"):
+            raise field_error("flagged", "only supervisors filter by evidence flags")
+        stmt = stmt.where(Hazard.flagged == args["flagged"])
+    if "updated_since" in args:
+        stmt = stmt.where(Hazard.updated_at >= args["updated_since"])
+    return stmt
+
+
+# Audit fields that would tell a reader which evidence checks failed.
+FLAG_FIELDS = frozenset({"flagged", "flags"})
+
+
+def _redacted(values: dict | None, show_flags: bool) -> dict | None:
+    if values is None or show_flags:
+        return values
+    return {k: v for k, v in values.items() if k not in FLAG_FIELDS}
+
+
+def history(hazard: Hazard, *, show_flags: bool) -> list[dict]:
+    """The hazard's lifecycle steps and its audit events (its photo links' too), oldest first.
+
+    Without show_flags the evidence-flag fields are left out of the events' before and after.
+    """
+    steps = [
+        {
+            "kind": "transition",
+            "step_no": t.step_no,
+            "at": t.at,
+            "received_at": t.created_at,
+            "action": t.action,
+            "from_state": t.from_state,
+            "to_state": t.to_state,
+            "actor_id": t.actor_id,
+            "actor_role": t.actor_role,
+            "patrol_id": t.patrol_id,
+            "details": t.details,
+            "id": str(t.id),
+        }
+        for t in db.session.scalars(
+            sa.select(HazardTransition)
+            .where(HazardTransition.hazard_id == hazard.id)
+            .order_by(HazardTransition.step_no)
+        )
+    ]
+    events = [
+        {
+            "kind": "event",
+            "at": e.occurred_at,
+            "received_at": e.occurred_at,
+            "action": e.action,
+            "actor_id": e.actor_id,
+            "actor_role": e.actor_role,
+            "entity": e.entity,
+            "before": _redacted(e.before, show_flags),
+            "after": _redacted(e.after, show_flags),
+            "id": str(e.id),
+        }
+        for e in db.session.scalars(
+            sa.select(Event)
+            .where(
+                sa.or_(
+                    sa.and_(Event.entity == "hazards", Event.entity_id == str(hazard.id)),
+                    sa.and_(
+                        Event.entity == "hazard_photos",
+                        Event.entity_id.in_([str(p.id) for p in hazard.photos] or [""]),
+                    ),
+                )
+            )
+            .order_by(Event.id)
+        )
+    ]
+    # Interleave by time, keeping the steps in lifecycle order and the events in the order written
+    # (a phone's clock may put a step's time out of order; its step number is the truth).
+    return list(heapq.merge(steps, events, key=lambda i: (i["at"], i["kind"] == "event")))

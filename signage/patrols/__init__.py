@@ -1,0 +1,1 @@
+"""Day and night patrols: who walked where, when, and which shops they visited."""
