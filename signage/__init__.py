@@ -73,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
     import signage.models  # noqa: F401 - every table known to the metadata
     from signage.accounts.routes import auth_blp, users_blp
     from signage.catalog_routes import blp as catalog_blp
+    from signage.dashboard.routes import bp as dashboard_bp
     from signage.events.routes import blp as events_blp
     from signage.hazards.routes import blp as hazards_blp
     from signage.hazards.rules_routes import blp as deadline_rules_blp
@@ -85,12 +86,14 @@ def register_blueprints(app: Flask) -> None:
     from signage.paperwork.routes import notices_blp, templates_blp
     from signage.patrols.routes import blp as patrols_blp
     from signage.photos.routes import blp as photos_blp
+    from signage.reports.routes import blp as reports_blp
     from signage.sync.routes import blp as sync_blp
     from signage.zones.routes import blp as zones_blp
 
     api = app.extensions["signage_api"]
     app.register_blueprint(health_blp)
     app.register_blueprint(owner_pages)
+    app.register_blueprint(dashboard_bp)
     blueprints = (
         auth_blp,
         users_blp,
@@ -105,6 +108,7 @@ def register_blueprints(app: Flask) -> None:
         patrols_blp,
         hazards_blp,
         deadline_rules_blp,
+        reports_blp,
         exports_blp,
         sync_blp,
         events_blp,
@@ -117,6 +121,8 @@ def register_commands(app: Flask) -> None:
     """The `flask --app wsgi ...` commands."""
     from signage.accounts.cli import users_cli
     from signage.demo.cli import demo_cli
+    from signage.reports.cli import report_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(report_cli)

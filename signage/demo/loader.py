@@ -159,6 +159,21 @@ def _load_shops() -> int:
     return added
 
 
+def _load_fieldwork() -> tuple[int, int, int, int]:
+    """Notices and commitments for every tenth demo shop, then the patrols and their hazards."""
+    from signage.demo import fieldwork
+
+    inspectors = {}
+    for account in DEMO_ACCOUNTS:
+        if account.zones:
+            user = db.session.scalar(sa.select(User).where(User.username == account.username))
+            zone_id = db.session.scalar(sa.select(Zone.id).where(Zone.code == account.zones[0]))
+            inspectors[zone_id] = user
+    shops = [db.session.get(Shop, demo_id("shop", serial)) for serial in range(0, DEMO_SHOP_COUNT, 10)]
+    paper = fieldwork.load_paperwork(shops, inspectors, demo_id)
+    return (paper, *fieldwork.load_fieldwork(inspectors, demo_id))
+
+
 def load_demo() -> Summary:
     """Add whatever part of the demo campaign is missing, in one transaction."""
     audit.set_actor(None, "demo")
@@ -167,7 +182,10 @@ def load_demo() -> Summary:
     users = _load_accounts()
     db.session.flush()
     shops = _load_shops()
+    db.session.flush()
+    paper, patrols, day_hazards, night_hazards = _load_fieldwork()
     db.session.commit()
+    audit.set_actor(None, None)
     zone_count = db.session.scalar(sa.select(sa.func.count()).select_from(Zone))
     road_count = db.session.scalar(sa.select(sa.func.count()).select_from(Road))
     summary.lines.append(f"zones: {zone_count} ({zones} new), roads: {road_count}")
@@ -175,4 +193,8 @@ def load_demo() -> Summary:
     shop_count = db.session.scalar(sa.select(sa.func.count()).select_from(Shop))
     sign_count = db.session.scalar(sa.select(sa.func.count()).select_from(Sign))
     summary.lines.append(f"shops on the ledger: {shop_count} ({shops} new), signs: {sign_count}")
+    summary.lines.append(f"notices and commitments: {paper} new; patrols: {patrols} new")
+    summary.lines.append(
+        f"hazards: {day_hazards} new from day patrols, {night_hazards} new from night patrols"
+    )
     return summary

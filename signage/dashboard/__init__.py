@@ -1,0 +1,1 @@
+"""The supervisors' dashboard: server-rendered, signed-in staff only, no CDN."""

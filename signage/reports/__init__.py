@@ -1,0 +1,1 @@
+"""Rectification and campaign reports, computed in the database."""

@@ -1,0 +1,215 @@
+"""The rectification report: found, rectified, open, overdue and the rates, grouped in SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+
+from signage.accounts.models import User
+from signage.core import clock
+from signage.core.db import db
+from signage.hazards.models import OPEN_STATES, Hazard
+from signage.reports.timezones import LocalTime, hours_between, local_bounds
+from signage.zones.models import Road, Zone
+
+GROUPINGS = ("zone", "road", "category", "shift", "inspector", "severity", "week", "day")
+RECTIFIED = "rectified"
+
+DEFINITIONS = {
+    "found": "hazards found in the period (by found time, local days in the team's time zone)",
+    "rectified": "of those, hazards verified as rectified (state rectified), at any time up to now",
+    "open": "of those, hazards not yet rectified (reported, notified, fix submitted)",
+    "overdue": "of the open ones, those whose deadline is before now (derived, never stored)",
+    "due": "hazards that are rectified or whose deadline has passed",
+    "rectified_on_time": "rectified hazards whose verified rectification came at or before the deadline",
+    "rectification_rate": "rectified ÷ found, as a percentage rounded once to 0.1; null when found is 0",
+    "on_time_rate": "rectified_on_time ÷ due, as a percentage rounded once to 0.1; null when nothing is due",
+    "rework": "failed verifications (a fix sent back), summed",
+    "median_hours": "median of hours from finding to verified rectification, rectified hazards only",
+    "p90_hours": "90th percentile (linear interpolation) of the same hours",
+}
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    """numerator ÷ denominator as a percentage, exact until one final rounding to 0.1."""
+    if not denominator:
+        return None
+    value = (Decimal(numerator) * 100 / Decimal(denominator)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the report covers."""
+
+    start: date | None = None
+    end: date | None = None
+    zone: str | None = None
+    road: str | None = None
+    category: str | None = None
+    shift: str | None = None
+    inspector: str | None = None
+    severity: str | None = None
+
+
+def _group_columns(group_by: tuple[str, ...], local: LocalTime) -> list[tuple[str, sa.ColumnElement]]:
+    columns = []
+    for name in group_by:
+        if name == "zone":
+            columns.append(("zone", Zone.code))
+        elif name == "road":
+            columns.append(("road", sa.func.coalesce(Road.name, "")))
+        elif name == "inspector":
+            columns.append(("inspector", User.username))
+        elif name == "week":
+            columns.append(("week", local.week(Hazard.found_at)))
+        elif name == "day":
+            columns.append(("day", local.day(Hazard.found_at)))
+        else:
+            columns.append((name, getattr(Hazard, name)))
+    return columns
+
+
+def _base(stmt: sa.Select, filters: Filters, lo, hi) -> sa.Select:
+    stmt = (
+        stmt.select_from(Hazard)
+        .join(Zone, Zone.id == Hazard.zone_id)
+        .outerjoin(Road, Road.id == Hazard.road_id)
+        .join(User, User.id == Hazard.found_by_id)
+    )
+    if lo is not None:
+        stmt = stmt.where(Hazard.found_at >= lo)
+    if hi is not None:
+        stmt = stmt.where(Hazard.found_at < hi)
+    if filters.zone:
+        stmt = stmt.where(Zone.code == filters.zone)
+    if filters.road:
+        stmt = stmt.where(Hazard.road_id == filters.road)
+    if filters.inspector:
+        stmt = stmt.where(User.username == filters.inspector)
+    for name in ("category", "shift", "severity"):
+        value = getattr(filters, name)
+        if value:
+            stmt = stmt.where(getattr(Hazard, name) == value)
+    return stmt
+
+
+def _percentile_parts(group_cols, filters, lo, hi, dialect: str):
+    """Per group: the two ordered values around the 50th and 90th percentile, and the fraction."""
+    hours = hours_between(dialect, Hazard.found_at, Hazard.rectified_at).label("hours")
+    keys = [col.label(name) for name, col in group_cols]
+    partition = [col for _, col in group_cols] or None
+    ranked = (
+        _base(
+            sa.select(
+                *keys,
+                hours,
+                sa.func.row_number().over(partition_by=partition, order_by=hours).label("rn"),
+                sa.func.count().over(partition_by=partition).label("n"),
+            ),
+            filters,
+            lo,
+            hi,
+        )
+        .where(Hazard.state == RECTIFIED, Hazard.rectified_at.is_not(None))
+        .subquery()
+    )
+    parts = []
+    for tenths in (5, 9):
+        # Position p·(n−1) in whole and tenths, in integer arithmetic both databases share.
+        whole = (ranked.c.n - 1) * tenths // 10
+        parts += [
+            sa.func.max(sa.case((ranked.c.rn == whole + 1, ranked.c.hours))).label(f"p{tenths}_lo"),
+            sa.func.max(sa.case((ranked.c.rn == whole + 2, ranked.c.hours))).label(f"p{tenths}_hi"),
+            sa.func.max((ranked.c.n - 1) * tenths % 10).label(f"p{tenths}_rem"),
+        ]
+    names = [name for name, _ in group_cols]
+    stmt = sa.select(*[ranked.c[n] for n in names], *parts).group_by(*[ranked.c[n] for n in names])
+    out = {}
+    for row in db.session.execute(stmt):
+        key = tuple(row[i] for i in range(len(names)))
+        out[key] = {
+            "median_hours": _interpolate(row.p5_lo, row.p5_hi, row.p5_rem),
+            "p90_hours": _interpolate(row.p9_lo, row.p9_hi, row.p9_rem),
+        }
+    return out
+
+
+def _interpolate(low, high, rem) -> float | None:
+    if low is None:
+        return None
+    if not rem or high is None:
+        return round(float(low), 2)
+    return round(float(low) + (float(high) - float(low)) * rem / 10, 2)
+
+
+def rectification(filters: Filters, group_by: tuple[str, ...]) -> dict:
+    """The report's groups (one or two groupings, or none for a single total) and its metadata."""
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    dialect = db.session.get_bind().dialect.name
+    lo, hi = local_bounds(filters.start, filters.end, tz)
+    local = LocalTime(dialect, tz, lo, hi)
+    now = clock.now()
+    group_cols = _group_columns(group_by, local)
+    is_open = Hazard.state.in_([s.value for s in OPEN_STATES])
+    is_rectified = Hazard.state == RECTIFIED
+    past_deadline = Hazard.deadline_at < now
+
+    def count_if(condition):
+        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+    stmt = _base(
+        sa.select(
+            *[col.label(name) for name, col in group_cols],
+            sa.func.count().label("found"),
+            count_if(is_rectified).label("rectified"),
+            count_if(is_open).label("open"),
+            count_if(sa.and_(is_open, past_deadline)).label("overdue"),
+            count_if(sa.or_(is_rectified, past_deadline)).label("due"),
+            count_if(sa.and_(is_rectified, Hazard.rectified_at <= Hazard.deadline_at)).label("on_time"),
+            sa.func.coalesce(sa.func.sum(Hazard.rework_count), 0).label("rework"),
+        ),
+        filters,
+        lo,
+        hi,
+    )
+    if group_cols:
+        cols = [col for _, col in group_cols]
+        stmt = stmt.group_by(*cols).order_by(*cols)
+    percentiles = _percentile_parts(group_cols, filters, lo, hi, dialect)
+    groups = []
+    for row in db.session.execute(stmt):
+        key = tuple(row[i] for i in range(len(group_cols)))
+        row_found = int(row.found)
+        times = percentiles.get(key, {"median_hours": None, "p90_hours": None})
+        groups.append(
+            {
+                "group": {name: row[i] for i, (name, _) in enumerate(group_cols)},
+                "found": row_found,
+                "rectified": int(row.rectified),
+                "open": int(row.open),
+                "overdue": int(row.overdue),
+                "due": int(row.due),
+                "rectified_on_time": int(row.on_time),
+                "rework": int(row.rework),
+                "rectification_rate": rate(int(row.rectified), row_found),
+                "on_time_rate": rate(int(row.on_time), int(row.due)),
+                **times,
+            }
+        )
+    return {
+        "meta": {
+            "from": filters.start.isoformat() if filters.start else None,
+            "to": filters.end.isoformat() if filters.end else None,
+            "time_zone": tz.key,
+            "group_by": list(group_by),
+            "generated_at": now.isoformat(),
+            "definitions": DEFINITIONS,
+        },
+        "groups": groups,
+    }
