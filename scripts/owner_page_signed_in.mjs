@@ -1,7 +1,7 @@
 // Drive the owner page in headless Chromium over the DevTools protocol: type the phone
 // number, sign in, wait for the shop's notices and commitment, save a screenshot, then
 // acknowledge the notice and check the page shows it.
-// Called by scripts/screenshot_owner_page.py; needs Node 20+ (run with --experimental-websocket).
+// Called by scripts/screenshots.py; needs Node 20+ (run with --experimental-websocket).
 //
 //   node --experimental-websocket scripts/owner_page_signed_in.mjs CHROMIUM URL PHONE OUT.png
 import { spawn } from "node:child_process";

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Render the owner's QR page (and the printable notice) in headless Chromium, for docs/.
+"""Render the owner's QR page, the printable notice and the supervisors' dashboard in
+headless Chromium, for docs/.
 
 Usage, from the repository root:
 
-    .venv/bin/python scripts/screenshot_owner_page.py
+    .venv/bin/python scripts/screenshots.py
 
 It migrates a throw-away SQLite database, loads the demo, issues one notice, serves the
 app on a free local port, and has Chromium take the pictures:
@@ -13,6 +14,7 @@ app on a free local port, and has Chromium take the pictures:
                                    (drives Chromium over the DevTools protocol with Node 20+;
                                    skipped when node is missing)
     docs/notice-print.png          the printable A4 notice (/api/v1/notices/{id}/print)
+    docs/dashboard.png             the supervisors' dashboard after signing in as the demo captain
 
 Needs Debian's Chromium and a Chinese font, or the characters show as boxes:
 
@@ -164,6 +166,29 @@ def signed_in(browser: str, url: str, out: Path) -> None:
     print(f"wrote {out.relative_to(ROOT)}")
 
 
+def dashboard(browser: str, url: str, out: Path) -> None:
+    node = shutil.which("node")
+    if not node:
+        print("node is missing: skipped the dashboard screenshot")
+        return
+    driver = ROOT / "scripts" / "dashboard_signed_in.mjs"
+    subprocess.run(
+        [
+            node,
+            "--experimental-websocket",
+            str(driver),
+            browser,
+            url,
+            "captain",
+            "demo-captain-2024",
+            str(out),
+        ],
+        check=True,
+        timeout=120,
+    )
+    print(f"wrote {out.relative_to(ROOT)}")
+
+
 def main() -> None:
     browser = chromium()
     port = free_port()
@@ -195,6 +220,7 @@ def main() -> None:
             screenshot(browser, owner_url, DOCS / "owner-page.png", "390,844", work / "profile")
             signed_in(browser, owner_url, DOCS / "owner-page-signed-in.png")
             screenshot(browser, printed.as_uri(), DOCS / "notice-print.png", "794,1123", work / "profile")
+            dashboard(browser, f"http://127.0.0.1:{port}", DOCS / "dashboard.png")
         finally:
             server.terminate()
             server.wait(timeout=10)
