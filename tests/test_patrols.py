@@ -277,11 +277,22 @@ def test_plan_keeps_the_most_urgent_stops_when_cut_to_the_limit(client, world, r
 def test_plan_skips_shops_already_visited_with_their_paperwork(app, client, world, route_world):
     patrol = start(client, world)
     for name in ("n100", "n250"):
+        shop_id = str(route_world[name][0])
         client.post(
-            f"/api/v1/patrols/{patrol['id']}/visits",
-            json={"shop_id": str(route_world[name][0]), "notice_handed": True, "commitment_signed": True},
-            headers=world["insp"],
+            f"/api/v1/patrols/{patrol['id']}/visits", json={"shop_id": shop_id}, headers=world["insp"]
         )
+        # The paperwork itself, not what a visit says about it, takes a shop off the plan.
+        assert (
+            client.post("/api/v1/notices", json={"shop_id": shop_id}, headers=world["insp"]).status_code
+            == 201
+        )
+        signed = {
+            "shop_id": shop_id,
+            "signer_name": "店主",
+            "signer_role": "店主",
+            "signature_photo_id": str(photo(app)),
+        }
+        assert client.post("/api/v1/commitments", json=signed, headers=world["insp"]).status_code == 201
     assert [s["name"] for s in plan(client, world)["stops"]] == ["s150", "n400"]
 
 

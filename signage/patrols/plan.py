@@ -15,13 +15,17 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app
 
 from signage.catalog import LIGHTING_CATEGORIES, HazardState
+from signage.core import clock
 from signage.core.db import db
 from signage.hazards.models import OPEN_STATES, Hazard
 from signage.ledger.models import Shop, Sign
+from signage.paperwork.models import Commitment, Notice
 from signage.patrols.geo import LatLng, distance_m
 from signage.patrols.models import Patrol, Visit
 from signage.zones.models import Zone
@@ -124,10 +128,12 @@ def _shop_stops(stops: dict, zone: Zone, shift: str) -> None:
     visits = sa.select(Visit.shop_id).join(Patrol, Patrol.id == Visit.patrol_id)
     checks: list[tuple[str, sa.Select]] = []
     if shift == "day":
+        today = clock.now().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+        in_force = sa.and_(Commitment.superseded_at.is_(None), Commitment.valid_until >= today)
         checks = [
             ("never_visited", open_shops.where(Shop.id.not_in(visits))),
-            ("no_notice", open_shops.where(Shop.id.not_in(visits.where(Visit.notice_handed)))),
-            ("no_commitment", open_shops.where(Shop.id.not_in(visits.where(Visit.commitment_signed)))),
+            ("no_notice", open_shops.where(~sa.exists().where(Notice.shop_id == Shop.id))),
+            ("no_commitment", open_shops.where(~sa.exists().where(Commitment.shop_id == Shop.id, in_force))),
         ]
     else:
         lit = sa.select(Sign.shop_id).where(Sign.lit, Sign.status == "active", Sign.shop_id.is_not(None))
