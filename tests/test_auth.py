@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import jwt
 
 from tests.conftest import TEST_SECRET
@@ -67,16 +65,6 @@ def test_me_with_expired_token_is_401(app, client, clock):
     expired = jwt.encode(claims, TEST_SECRET, algorithm="HS256")
     body = assert_problem(client.get("/api/v1/me", headers={"Authorization": f"Bearer {expired}"}), 401)
     assert "expired" in body["detail"]
-
-
-def test_access_token_expires_after_its_lifetime(app, client, clock):
-    from datetime import UTC, datetime
-
-    make_user(app, "alice", "admin")
-    clock.set(datetime.now(UTC) - timedelta(minutes=16))
-    tokens = sign_in(client, "alice")
-    clock.fixed = None
-    assert_problem(client.get("/api/v1/me", headers=bearer(tokens)), 401)
 
 
 def test_refresh_rotates_and_old_refresh_token_reuse_ends_the_session(app, client):
