@@ -6,7 +6,7 @@ import math
 import uuid
 
 import sqlalchemy as sa
-from geopy.distance import geodesic
+from geographiclib.geodesic import Geodesic
 
 from signage.core import audit, clock
 from signage.core.db import db
@@ -20,6 +20,11 @@ from signage.zones.models import Road
 # A second registration of the same name closer than this is taken to be the same shop.
 DUPLICATE_RADIUS_M = 15.0
 _M_PER_DEG_LAT = 111_320.0
+# geopy's geodesic distance is this library's; called directly it costs a sixth as much.
+_GEODESIC = Geodesic.WGS84
+_WGS84_A, _WGS84_E2 = 6_378_137.0, 0.00669437999014
+# The flat-earth estimate is good to millimetres; a metre of slack keeps every borderline shop.
+_SLACK_M = 1.0
 
 
 def bounding_box(lat: float, lng: float, radius_m: float) -> tuple[float, float, float, float]:
@@ -29,20 +34,49 @@ def bounding_box(lat: float, lng: float, radius_m: float) -> tuple[float, float,
     return lat - dlat, lng - dlng, lat + dlat, lng + dlng
 
 
-def near(stmt: sa.Select, lat: float, lng: float, radius_m: float, limit: int) -> list[Shop]:
-    """Shops of stmt within radius of a point, nearest first, each with `distance_m`."""
+def flat_distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Distance on the WGS-84 ellipsoid's tangent plane: within millimetres of geodesic up to 5 km."""
+    phi = math.radians((lat1 + lat2) / 2)
+    w = 1 - _WGS84_E2 * math.sin(phi) ** 2
+    north = math.radians(lat2 - lat1) * _WGS84_A * (1 - _WGS84_E2) / w**1.5
+    east = math.radians(lng2 - lng1) * _WGS84_A / math.sqrt(w) * math.cos(phi)
+    return math.hypot(north, east)
+
+
+def near(stmt: sa.Select, lat: float, lng: float, radius_m: float, limit: int, options=()) -> list[Shop]:
+    """Shops of stmt within radius of a point, nearest first, each with `distance_m` (geodesic).
+
+    The indexed box gives candidates as bare (id, lat, lng) rows; a flat-earth distance sorts out
+    the few worth measuring; those get the geodesic distance, which alone decides who is in range,
+    and only the shops returned are loaded as records (with the loader `options` given).
+    """
     south, west, north, east = bounding_box(lat, lng, radius_m)
-    candidates = db.session.scalars(
-        stmt.where(Shop.lat.between(south, north), Shop.lng.between(west, east))
-    ).all()
-    found = []
-    for shop in candidates:
-        distance = geodesic((lat, lng), (shop.lat, shop.lng)).meters
+    box = stmt.where(Shop.lat.between(south, north), Shop.lng.between(west, east))
+    rough = sorted(
+        (flat_distance_m(lat, lng, p.lat, p.lng), p.id, p.lat, p.lng)
+        for p in db.session.execute(box.with_only_columns(Shop.id, Shop.lat, Shop.lng))
+    )
+    rough = [r for r in rough if r[0] <= radius_m + _SLACK_M]
+    if len(rough) > limit:  # keep everyone who could still be among the nearest `limit`
+        cutoff = rough[limit - 1][0] + _SLACK_M
+        rough = [r for r in rough if r[0] <= cutoff]
+    measured = []
+    for _, shop_id, plat, plng in rough:
+        distance = _GEODESIC.Inverse(lat, lng, plat, plng, Geodesic.DISTANCE)["s12"]
         if distance <= radius_m:
-            shop.distance_m = round(distance, 1)
-            found.append(shop)
-    found.sort(key=lambda s: (s.distance_m, str(s.id)))
-    return found[:limit]
+            measured.append((round(distance, 1), str(shop_id), shop_id))
+    measured.sort()
+    measured = measured[:limit]
+    if not measured:
+        return []
+    chosen = stmt.where(Shop.id.in_([m[2] for m in measured])).options(*options)
+    shops = {s.id: s for s in db.session.scalars(chosen)}
+    found = []
+    for distance, _, shop_id in measured:
+        shop = shops[shop_id]
+        shop.distance_m = distance
+        found.append(shop)
+    return found
 
 
 def _road(road_id: uuid.UUID) -> Road:
