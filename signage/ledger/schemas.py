@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from signage.catalog import BusinessType, RoadSide, ShopStatus, SignKind, SignStatus
+from signage.core.dump import LeanSchema
 from signage.core.location import LocationSchema
 from signage.core.pagination import PageArgsSchema
 from signage.ledger.coords import SYSTEMS
@@ -69,7 +70,7 @@ class ShopUpdateSchema(ShopFields):
     """Changes to a shop (send only what changes)."""
 
 
-class ShopSchema(ma.Schema):
+class ShopSchema(LeanSchema):
     """A shop on the ledger."""
 
     id = ma.fields.UUID()
@@ -167,7 +168,7 @@ class SignVersionCreateSchema(SignContentFields):
     recorded_at = ma.fields.AwareDateTime()
 
 
-class SignSchema(ma.Schema):
+class SignSchema(LeanSchema):
     """A sign on the ledger."""
 
     id = ma.fields.UUID()
@@ -195,7 +196,7 @@ class SignSchema(ma.Schema):
     version = ma.fields.Integer()
 
 
-class SignVersionSchema(ma.Schema):
+class SignVersionSchema(LeanSchema):
     """One entry of a sign's history."""
 
     id = ma.fields.UUID()
