@@ -133,3 +133,12 @@ def test_request_logs_are_json_lines_with_request_id_user_status_and_duration(ap
     line = json.loads(records[-1])
     assert line["request_id"] == "log-test-1" and line["status"] == 200 and line["path"] == "/api/v1/me"
     assert line["role"] == "admin" and line["user_id"] and line["duration_ms"] >= 0
+
+
+def test_pool_pre_ping_can_be_turned_off(monkeypatch):
+    from signage.config import load_config
+
+    assert load_config()["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+    monkeypatch.setenv("DB_POOL_PRE_PING", "0")
+    monkeypatch.setenv("DB_POOL_RECYCLE", "600")
+    assert load_config()["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": False, "pool_recycle": 600}

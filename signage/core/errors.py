@@ -199,9 +199,9 @@ def _safe_rollback() -> None:
         log.warning("rollback failed", exc_info=True)
 
 
-def get_or_404(model, ident, what: str | None = None, options=()):
-    """Load a record by primary key (with loader options) or answer 404 naming what was missing."""
-    obj = db.session.get(model, ident, options=options)
+def get_or_404(model, ident, what: str | None = None):
+    """Load a record by primary key or answer 404 naming what was missing."""
+    obj = db.session.get(model, ident)
     if obj is None:
         raise Problem(404, f"No such {what or model.__name__.lower()}.")
     return obj

@@ -47,6 +47,16 @@ class Shop(UUIDPrimaryKey, Timestamps, Versioned, Audited, db.Model):
     road: Mapped[Road | None] = relationship()
     signs: Mapped[list[Sign]] = relationship(back_populates="shop", order_by="Sign.created_at")
 
+    @property
+    def zone_code(self) -> str:
+        """The code of the shop's zone (lists read it as a column)."""
+        return self.zone.code
+
+    @property
+    def road_name(self) -> str | None:
+        """The name of the shop's road, if any."""
+        return self.road.name if self.road else None
+
 
 class Sign(UUIDPrimaryKey, Timestamps, Versioned, Audited, db.Model):
     """A sign or outdoor advertising facility; of a shop, or standing alone with its own owner."""

@@ -73,7 +73,9 @@ def near(stmt: sa.Select, lat: float, lng: float, radius_m: float, limit: int, o
     shops = {s.id: s for s in db.session.scalars(chosen)}
     found = []
     for distance, _, shop_id in measured:
-        shop = shops[shop_id]
+        shop = shops.get(shop_id)
+        if shop is None:  # gone since the candidates were read (read-only views do not hold a snapshot)
+            continue
         shop.distance_m = distance
         found.append(shop)
     return found

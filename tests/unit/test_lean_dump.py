@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import marshmallow as ma
 import pytest
+import sqlalchemy as sa
 
 from signage.core.dump import LeanSchema
 from signage.core.pagination import page_schema
@@ -126,3 +127,18 @@ def test_dump_mappings_matches_marshmallow():
     }
     data = {"renamed": "a", "deep": {"value": 1}}
     assert LeanSchema.from_dict(fields)().dump(data) == ma.Schema.from_dict(fields)().dump(data)
+
+
+def test_dump_sqlalchemy_rows_matches_marshmallow():
+    engine = sa.create_engine("sqlite://")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT 'a' AS name, 1.5 AS lat, NULL AS road_name")).all()
+    fields = {
+        "name": ma.fields.String(),
+        "lat": ma.fields.Float(),
+        "road": ma.fields.String(attribute="road_name"),
+    }
+    assert LeanSchema.from_dict(fields)().dump(rows, many=True) == ma.Schema.from_dict(fields)().dump(
+        rows, many=True
+    )
+    engine.dispose()
