@@ -43,12 +43,14 @@ def flat_distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float
     return math.hypot(north, east)
 
 
-def near(stmt: sa.Select, lat: float, lng: float, radius_m: float, limit: int, options=()) -> list[Shop]:
-    """Shops of stmt within radius of a point, nearest first, each with `distance_m` (geodesic).
+def near(
+    stmt: sa.Select, lat: float, lng: float, radius_m: float, limit: int
+) -> list[tuple[uuid.UUID, float]]:
+    """(shop id, geodesic metres) of stmt's shops within radius of a point, nearest first.
 
     The indexed box gives candidates as bare (id, lat, lng) rows; a flat-earth distance sorts out
-    the few worth measuring; those get the geodesic distance, which alone decides who is in range,
-    and only the shops returned are loaded as records (with the loader `options` given).
+    the few worth measuring; those get the geodesic distance, which alone decides who is in range.
+    Callers load the records or rows they show.
     """
     south, west, north, east = bounding_box(lat, lng, radius_m)
     box = stmt.where(Shop.lat.between(south, north), Shop.lng.between(west, east))
@@ -66,19 +68,7 @@ def near(stmt: sa.Select, lat: float, lng: float, radius_m: float, limit: int, o
         if distance <= radius_m:
             measured.append((round(distance, 1), str(shop_id), shop_id))
     measured.sort()
-    measured = measured[:limit]
-    if not measured:
-        return []
-    chosen = stmt.where(Shop.id.in_([m[2] for m in measured])).options(*options)
-    shops = {s.id: s for s in db.session.scalars(chosen)}
-    found = []
-    for distance, _, shop_id in measured:
-        shop = shops.get(shop_id)
-        if shop is None:  # gone since the candidates were read (read-only views do not hold a snapshot)
-            continue
-        shop.distance_m = distance
-        found.append(shop)
-    return found
+    return [(shop_id, distance) for distance, _, shop_id in measured[:limit]]
 
 
 def _road(road_id: uuid.UUID) -> Road:
@@ -103,7 +93,7 @@ def _duplicate(data: dict, exclude: uuid.UUID | None = None) -> Shop | None:
             stmt = stmt.where(Shop.id != exclude)
         close = near(stmt, data["lat"], data["lng"], DUPLICATE_RADIUS_M, 1)
         if close:
-            return close[0]
+            return db.session.get(Shop, close[0][0])
     return None
 
 
