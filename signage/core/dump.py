@@ -71,7 +71,7 @@ def _plan(schema: ma.Schema) -> list[_Entry] | None:
 
 
 def _compile(plan: list[_Entry], shape: Any, dict_class: type) -> Callable[[Any], dict]:
-    """A function dumping objects of one shape: "attributes", "mapping" or a row's column names."""
+    """A function dumping objects of one shape: "attributes", "dict", "mapping" or a row's columns."""
     columns = {column: i for i, column in enumerate(shape)} if isinstance(shape, tuple) else {}
     ns: dict[str, Any] = {"MISSING": MISSING, "get_value": utils.get_value, "dict_class": dict_class}
     lines = ["def dump(obj):", "    out = dict_class()"]
@@ -89,7 +89,10 @@ def _compile(plan: list[_Entry], shape: Any, dict_class: type) -> Callable[[Any]
         if position is not None:  # a row's column: what marshmallow's getattr gives, by position
             lines.append(f"    v = obj[{position}]")
         else:
-            if shape == "mapping" or e.dotted:
+            if shape == "dict" and not e.dotted:  # marshmallow: obj[key], else getattr
+                a = repr(e.attribute)
+                lines.append(f"    v = obj[{a}] if {a} in obj else getattr(obj, {a}, MISSING)")
+            elif shape == "mapping" or e.dotted:
                 lines.append(f"    v = get_value(obj, {e.attribute!r}, MISSING)")
             else:
                 lines.append(f"    v = getattr(obj, {e.attribute!r}, MISSING)")
@@ -120,6 +123,8 @@ def _shape(obj: Any) -> Any:
     SQLAlchemy Row refuses string keys and ends at getattr, so it counts as attributes)."""
     if isinstance(obj, Row):
         return obj._fields
+    if type(obj) is dict:
+        return "dict"
     return "attributes" if not hasattr(obj, "__getitem__") else "mapping"
 
 
