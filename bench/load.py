@@ -221,3 +221,27 @@ def stream_sql(dsn: str, sql: str, params, batch: int = 1000) -> tuple[float, in
 def median(values: list[float]) -> float:
     """The median, 0 for none."""
     return statistics.median(values) if values else 0.0
+
+
+def interleave(measures: list, seconds: float, warmup: float, rounds: int = 3) -> list[Result]:
+    """Run each measure(seconds) in turn, `rounds` times, so drifting background load falls on all.
+
+    A measure is a callable taking a duration and returning a Result. Each gets a warm-up first.
+    Requests and time add up over the rounds; p50 and p99 are the medians of the rounds' figures.
+    """
+    for measure in measures:
+        measure(warmup)
+    runs: list[list[Result]] = [[] for _ in measures]
+    for _ in range(rounds):
+        for measure, results in zip(measures, runs, strict=True):
+            results.append(measure(seconds / rounds))
+    return [
+        Result(
+            requests=sum(r.requests for r in results),
+            seconds=sum(r.seconds for r in results),
+            p50_ms=median([r.p50_ms for r in results]),
+            p99_ms=median([r.p99_ms for r in results]),
+            errors=sum(r.errors for r in results),
+        )
+        for results in runs
+    ]

@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db-name", default="signage_bench")
     parser.add_argument("--reuse", action="store_true")
     parser.add_argument("--port", type=int, default=18710)
+    parser.add_argument(
+        "--gil", action="store_true", help="sample only threads holding the GIL (CPU in Python)"
+    )
     args = parser.parse_args(argv)
     scenario = next(s for s in SCENARIOS if args.scenario in s.name)
     server_url = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
@@ -91,7 +94,9 @@ def main(argv: list[str] | None = None) -> None:
         raw = work / "stacks.txt"
         spy = Path(sys.executable).with_name("py-spy")
         record = [str(spy), "record", "--format", "raw", "-o", str(raw), "-d", str(args.seconds)]
-        record += ["--subprocesses", "--nonblocking", "-p", str(api.process.pid)]
+        record += ["--subprocesses", "--nonblocking", "-p", str(api.process.pid)] + (
+            ["--gil"] if args.gil else []
+        )
         driver = threading.Thread(
             target=load.drive,
             args=(

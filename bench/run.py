@@ -139,33 +139,118 @@ def measure_download(api: Server, scenario: Scenario, reqs, headers) -> tuple[fl
     return seconds, peak, len(body)
 
 
-def sql_baseline(
-    capture: SqlCapture, scenario: Scenario, sample: Sample, dsn: str, args
-) -> load.Result | float:
-    """The plain-SQL figure: a load Result, or seconds for a download."""
+def sql_statements(
+    capture: SqlCapture, scenario: Scenario, sample: Sample, n: int
+) -> list[list[load.Statement]]:
+    """The statements the endpoint issued for the scenario's first n requests."""
     path = scenario.sql_path or scenario.path
-    if scenario.measure == "download":
-        statements = capture.statements(load.Request(scenario.method, path(sample, 0)))
-        *before, (sql, params) = statements
-        started = time.perf_counter()
-        with psycopg.connect(dsn, autocommit=True) as conn, conn.cursor() as cur:
-            for s, p in before:
-                cur.execute(s, p)
-                if cur.description is not None:
-                    cur.fetchall()
-        load.stream_sql(dsn, sql, params)
-        return time.perf_counter() - started
-    sets = [
+    return [
         capture.statements(load.Request(scenario.method, path(sample, i), scenario.body(sample, i)))
-        for i in range(50)
+        for i in range(n)
     ]
-    load.drive_sql(dsn, sets, scenario.connections, args.warmup)
-    return load.drive_sql(dsn, sets, scenario.connections, args.duration)
+
+
+def sql_download_seconds(statements: list[load.Statement], dsn: str) -> float:
+    """Run a download's statements, the last (the export query) through a server-side cursor."""
+    *before, (sql, params) = statements
+    started = time.perf_counter()
+    with psycopg.connect(dsn, autocommit=True) as conn, conn.cursor() as cur:
+        for s, p in before:
+            cur.execute(s, p)
+            if cur.description is not None:
+                cur.fetchall()
+    load.stream_sql(dsn, sql, params)
+    return time.perf_counter() - started
+
+
+def measure_scenario(scenario: Scenario, ctx: dict, args) -> list[report.Row]:
+    """The scenario's row and one row per baseline; load figures interleaved with their baselines."""
+    reqs = requests_of(scenario, ctx["sample"])
+    api, headers = ctx["api"], ctx["headers"]
+    if scenario.measure == "download":
+        seconds, peak, size = measure_download(api, scenario, reqs, headers)
+        row = report.Row(scenario.name, 1, seconds=seconds, peak_mb=peak, target=scenario.target)
+        rows = [row]
+        if "sql" in scenario.baselines:
+            base = sql_download_seconds(
+                sql_statements(ctx["capture"], scenario, ctx["sample"], 1)[0], ctx["dsn"]
+            )
+            row.baseline, row.baseline_value, row.ratio = (
+                "plain SQL",
+                f"{base:.2f} s",
+                f"{seconds / base:.1f}x",
+            )
+        row.note = f"{size / 1e6:.1f} MB"
+        return rows
+
+    def app(seconds):
+        return load.drive(api.base, reqs, headers, scenario.connections, seconds, args.tool)
+
+    measures = [app]
+    for baseline in scenario.baselines:
+        if baseline == "bare":
+            bare_req = [load.Request("GET", "/json")]
+            measures.append(
+                lambda seconds, bare_req=bare_req: load.drive(
+                    ctx["bare"].base, bare_req, {}, scenario.connections, seconds, args.tool
+                )
+            )
+        else:
+            sets = sql_statements(ctx["capture"], scenario, ctx["sample"], 50)
+            measures.append(
+                lambda seconds, sets=sets: load.drive_sql(ctx["dsn"], sets, scenario.connections, seconds)
+            )
+    results = load.interleave(measures, args.duration, args.warmup, args.rounds)
+    if results[0].errors:
+        raise RuntimeError(f"{scenario.name}: {results[0].errors} failed requests of {results[0].requests}")
+    res = results[0]
+    rows = [
+        report.Row(
+            scenario.name, scenario.connections, res.rps, res.p50_ms, res.p99_ms, target=scenario.target
+        )
+    ]
+    for n, (baseline, base) in enumerate(zip(scenario.baselines, results[1:], strict=True)):
+        row = rows[0] if n == 0 else report.Row("", "")
+        if n:
+            rows.append(row)
+        if baseline == "bare":
+            row.baseline, row.baseline_value = "bare Flask", f"{base.rps:,.0f} req/s"
+        else:
+            row.baseline, row.baseline_value = "plain SQL", f"{base.rps:,.0f} req/s, p50 {base.p50_ms:.2f} ms"
+        row.ratio = f"{res.rps / base.rps:.1%}"
+    return rows
 
 
 def workers_memory(api: Server) -> str:
     values = [memory_mb(pid) for pid in api.workers()]
     return ", ".join(f"{v:.0f}" for v in values) + f" (max {max(values):.0f})" if values else "?"
+
+
+def server_env(url: str, args, workers: int | None = None, threads: int | None = None) -> dict:
+    """The environment both gunicorns run in (production settings, a random secret)."""
+    env = {
+        **os.environ,
+        "SIGNAGE_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATABASE_URL": url,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "ACCESS_TOKEN_TTL": "3600",
+        "GUNICORN_WORKERS": str(workers or args.workers),
+        "GUNICORN_THREADS": str(threads or args.threads),
+        "GUNICORN_TIMEOUT": str(args.timeout),
+        "GUNICORN_MAX_REQUESTS": "0",
+    }
+    os.environ.update({k: env[k] for k in ("SIGNAGE_ENV", "SECRET_KEY", "RATELIMIT_STORAGE_URI")})
+    return env
+
+
+def sign_in(api: Server) -> dict:
+    """Sign in as the benchmark's supervisor; the Authorization header."""
+    body = json.dumps({"username": "bench_captain", "password": generate.BENCH_PASSWORD}).encode()
+    status, answer = get(api.base, "/api/v1/auth/token", {"Content-Type": "application/json"}, body, "POST")
+    if status != 200:
+        raise RuntimeError(f"sign-in failed: {status} {answer[:300]!r}")
+    return {"Authorization": f"Bearer {json.loads(answer)['access_token']}"}
 
 
 def run(args) -> report.Run:
@@ -192,84 +277,23 @@ def run(args) -> report.Run:
         "warmup": args.warmup,
         "connections": 16,
     }
-    env = {
-        **os.environ,
-        "SIGNAGE_ENV": "production",
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "DATABASE_URL": url,
-        "RATELIMIT_STORAGE_URI": "memory://",
-        "ACCESS_TOKEN_TTL": "3600",
-        "GUNICORN_WORKERS": str(args.workers),
-        "GUNICORN_THREADS": str(args.threads),
-        "GUNICORN_TIMEOUT": str(args.timeout),
-        "GUNICORN_MAX_REQUESTS": "0",
-    }
-    os.environ.update({k: env[k] for k in ("SIGNAGE_ENV", "SECRET_KEY", "RATELIMIT_STORAGE_URI")})
+    env = server_env(url, args)
     logs = Path(tempfile.mkdtemp(prefix="signage-bench-"))
     env["MEDIA_ROOT"] = str(logs / "media")
     servers: list[Server] = []
     try:
         servers.append(api := start("api", "wsgi:app", args.port, env, logs, "/readyz"))
         servers.append(bare := start("bare", "bench.bare_app:app", args.port + 1, env, logs, "/json"))
-        status, body = get(
-            api.base,
-            "/api/v1/auth/token",
-            {"Content-Type": "application/json"},
-            json.dumps({"username": "bench_captain", "password": generate.BENCH_PASSWORD}).encode(),
-            "POST",
-        )
-        if status != 200:
-            raise RuntimeError(f"sign-in failed: {status} {body[:300]!r}")
-        headers = {"Authorization": f"Bearer {json.loads(body)['access_token']}"}
+        headers = sign_in(api)
         sample = build_sample(url, api, headers)
         result.memory["rest"] = workers_memory(api)
         capture = SqlCapture(url, headers)
-        bare_result = None
+        ctx = {"api": api, "bare": bare, "headers": headers, "sample": sample, "capture": capture, "dsn": url}
         for scenario in SCENARIOS:
             if args.only and not any(o in scenario.name for o in args.only):
                 continue
             print(f"- {scenario.name}", flush=True)
-            reqs = requests_of(scenario, sample)
-            if scenario.measure == "download":
-                seconds, peak, size = measure_download(api, scenario, reqs, headers)
-                row = report.Row(
-                    scenario.name,
-                    1,
-                    seconds=seconds,
-                    peak_mb=peak,
-                    target=scenario.target,
-                    note=f"{size / 1e6:.1f} MB",
-                )
-            else:
-                res = measure_load(api, scenario, reqs, headers, args)
-                row = report.Row(
-                    scenario.name,
-                    scenario.connections,
-                    res.rps,
-                    res.p50_ms,
-                    res.p99_ms,
-                    target=scenario.target,
-                )
-            rows = [row]
-            for baseline in scenario.baselines:
-                extra = row if baseline == scenario.baselines[0] else report.Row("", "")
-                if extra is not row:
-                    rows.append(extra)
-                if baseline == "bare":
-                    if bare_result is None:
-                        bare_result = measure_load(bare, scenario, [load.Request("GET", "/json")], {}, args)
-                    extra.baseline = "bare Flask"
-                    extra.baseline_value = f"{bare_result.rps:,.0f} req/s"
-                    extra.ratio = f"{row.rps / bare_result.rps:.1%}"
-                elif scenario.measure == "download":
-                    seconds = sql_baseline(capture, scenario, sample, url, args)
-                    extra.baseline, extra.baseline_value = "plain SQL", f"{seconds:.2f} s"
-                    extra.ratio = f"{row.seconds / seconds:.1f}x"
-                else:
-                    res = sql_baseline(capture, scenario, sample, url, args)
-                    extra.baseline = "plain SQL"
-                    extra.baseline_value = f"{res.rps:,.0f} req/s, p50 {res.p50_ms:.2f} ms"
-                    extra.ratio = f"{row.rps / res.rps:.1%}"
+            rows = measure_scenario(scenario, ctx, args)
             for r in rows:
                 print("  " + report.table([r])[-1], flush=True)
             result.rows.extend(rows)
@@ -290,6 +314,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--shops", type=int, default=100_000)
     parser.add_argument("--duration", type=float, default=float(os.environ.get("BENCH_DURATION", 10)))
     parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per load figure")
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 3)))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_THREADS", 4)))
     parser.add_argument("--timeout", type=int, default=120, help="gunicorn worker timeout, s")
