@@ -77,8 +77,9 @@ def table(rows: list[Row]) -> list[str]:
     names = "scenario|conns|req/s|p50 ms|p99 ms|time s|peak RSS MB|baseline|baseline figure|ratio|target"
     lines = ["| " + " | ".join(names.split("|")) + " |", "|" + " --- |" * 11]
     for r in rows:
+        name = f"{r.scenario} ({r.note})" if r.note else r.scenario
         lines.append(
-            f"| {r.scenario} | {r.connections} | {_fmt(r.rps, 0)} | {_fmt(r.p50_ms, 2)} "
+            f"| {name} | {r.connections} | {_fmt(r.rps, 0)} | {_fmt(r.p50_ms, 2)} "
             f"| {_fmt(r.p99_ms, 2)} | {_fmt(r.seconds, 2)} | {_fmt(r.peak_mb, 0)} "
             f"| {r.baseline} | {r.baseline_value} | {r.ratio} | {r.target} |"
         )
