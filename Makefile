@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export SIGNAGE_ENV ?= development
 
-.PHONY: run test lint format migrate demo check clean help flaky-network
+.PHONY: run test lint format migrate demo check clean help flaky-network bench profile
 
 help:
 	@echo "make run      set up, migrate the SQLite database, load the demo, serve on http://$(HOST):$(PORT)"
@@ -16,6 +16,8 @@ help:
 	@echo "make check    lint and test"
 	@echo "make migrate  apply migrations to DATABASE_URL (SQLite file under instance/ by default)"
 	@echo "make flaky-network  a phone losing every third response, against gunicorn on PostgreSQL"
+	@echo "make bench    benchmark on PostgreSQL (BENCH_PG, default postgres@127.0.0.1:5432) into docs/benchmarks.md"
+	@echo "make profile  py-spy profile of one benchmark scenario (SCENARIO=\"get one shop\")"
 
 $(DEPS): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +56,17 @@ check: lint test
 
 flaky-network: $(DEPS)
 	$(BIN)/python scripts/flaky_network.py
+
+# Never part of `make test`. wrk drives the load when it is there (installed here when apt can);
+# otherwise bench/load.py's Python driver does.
+bench: $(DEPS)
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; } >/dev/null 2>&1 \
+		|| echo "wrk could not be installed: the Python load generator drives the benchmark"
+	$(BIN)/python -m bench.run
+
+SCENARIO ?= get one shop
+profile: $(DEPS)
+	$(BIN)/python -m bench.profile "$(SCENARIO)" --reuse
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

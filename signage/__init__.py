@@ -11,6 +11,7 @@ from flask_compress import Compress
 from signage.config import load_config
 from signage.core import errors, web
 from signage.core.api import Api, init_api
+from signage.core.jsonio import OrjsonProvider
 from signage.extensions import db, failures, migrate
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -22,8 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(load_config())
     if test_config:
         app.config.update(test_config)
-    app.json.ensure_ascii = False  # Chinese text stays readable in responses
-    app.json.sort_keys = False
+    app.json = OrjsonProvider(app)  # Chinese text stays readable; orjson writes the bytes
 
     register_database(app)
     register_extensions(app)

@@ -74,7 +74,12 @@ def load_config() -> dict:
         "SIGNAGE_ENV": env,
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Pre-ping costs a round trip per request; without it a dead pooled connection answers 503
+        # once (the pool then drops its connections) and recycling bounds a connection's age.
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "pool_pre_ping": _bool(os.environ.get("DB_POOL_PRE_PING"), default=True),
+            "pool_recycle": _int("DB_POOL_RECYCLE", 1800),
+        },
         "MEDIA_ROOT": os.environ.get("MEDIA_ROOT") or str(instance / "media"),
         "TIMEZONE": timezone,
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024),

@@ -142,3 +142,12 @@ def test_photo_size_limit_must_leave_room_inside_the_request_limit():
         create_app({**config, "MAX_CONTENT_LENGTH": 16 * 1024 * 1024, "PHOTO_MAX_BYTES": 16 * 1024 * 1024})
     with pytest.raises(ConfigError, match="PHOTO_STORAGE"):
         create_app({**config, "PHOTO_STORAGE": "ftp"})
+
+
+def test_pool_pre_ping_can_be_turned_off(monkeypatch):
+    from signage.config import load_config
+
+    assert load_config()["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+    monkeypatch.setenv("DB_POOL_PRE_PING", "0")
+    monkeypatch.setenv("DB_POOL_RECYCLE", "600")
+    assert load_config()["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": False, "pool_recycle": 600}

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from signage.core.db import db
+from signage.core.dump import LeanSchema
 from signage.core.errors import field_error
 
 
@@ -32,7 +33,7 @@ class PageArgsSchema(ma.Schema):
 
 def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
     """A `{items, next}` page schema for item_schema."""
-    return ma.Schema.from_dict(
+    return LeanSchema.from_dict(
         {
             "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
             "next": ma.fields.String(

@@ -10,6 +10,7 @@ import time
 import uuid
 
 from flask import Flask, g, request
+from flask.sessions import SessionInterface
 
 from signage.core import idempotency
 from signage.core.access import enforce_access
@@ -70,8 +71,24 @@ def accepts(*mimetypes: str):
     return decorator
 
 
+class NoCookieSessions(SessionInterface):
+    """The API keeps no cookie session (bearer tokens say who calls), so it builds no signer.
+
+    Flask's default opens a signed-cookie session on every request, deriving a key and
+    test-serialising as it builds its signer: work the profile of a GET showed for nothing.
+    """
+
+    def open_session(self, app, request):
+        """A null session: reading works, writing raises."""
+        return self.make_null_session(app)
+
+    def save_session(self, app, session, response):
+        """Nothing to save."""
+
+
 def init_web(app: Flask) -> None:
     """Register the per-request hooks."""
+    app.session_interface = NoCookieSessions()
 
     @app.before_request
     def start_request():

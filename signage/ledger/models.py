@@ -21,6 +21,9 @@ class Shop(UUIDPrimaryKey, Timestamps, Versioned, Audited, db.Model):
     __table_args__ = (
         # The bounding-box prefilter of `?near=` scans this index.
         sa.Index("ix_shops_lat_lng", "lat", "lng"),
+        # Keyset pages walk these in order (the list's default order, and `updated_since` sync).
+        sa.Index("ix_shops_created_at_id", "created_at", "id"),
+        sa.Index("ix_shops_updated_at_id", "updated_at", "id"),
         sa.CheckConstraint("status IN ('open', 'closed')", name="status"),
     )
 
@@ -44,12 +47,24 @@ class Shop(UUIDPrimaryKey, Timestamps, Versioned, Audited, db.Model):
     road: Mapped[Road | None] = relationship()
     signs: Mapped[list[Sign]] = relationship(back_populates="shop", order_by="Sign.created_at")
 
+    @property
+    def zone_code(self) -> str:
+        """The code of the shop's zone (lists read it as a column)."""
+        return self.zone.code
+
+    @property
+    def road_name(self) -> str | None:
+        """The name of the shop's road, if any."""
+        return self.road.name if self.road else None
+
 
 class Sign(UUIDPrimaryKey, Timestamps, Versioned, Audited, db.Model):
     """A sign or outdoor advertising facility; of a shop, or standing alone with its own owner."""
 
     __tablename__ = "signs"
     __table_args__ = (
+        sa.Index("ix_signs_created_at_id", "created_at", "id"),
+        sa.Index("ix_signs_updated_at_id", "updated_at", "id"),
         sa.CheckConstraint("status IN ('active', 'removed')", name="status"),
         sa.CheckConstraint("width_m > 0 AND height_m > 0", name="size_positive"),
     )

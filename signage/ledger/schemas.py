@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from signage.catalog import BusinessType, RoadSide, ShopStatus, SignKind, SignStatus
+from signage.core.dump import LeanSchema
 from signage.core.fields import RecordedAt
 from signage.core.location import LocationSchema
 from signage.core.pagination import PageArgsSchema
@@ -70,16 +71,16 @@ class ShopUpdateSchema(ShopFields):
     """Changes to a shop (send only what changes)."""
 
 
-class ShopSchema(ma.Schema):
+class ShopSchema(LeanSchema):
     """A shop on the ledger."""
 
     id = ma.fields.UUID()
     name = ma.fields.String()
     address = ma.fields.String()
     zone_id = ma.fields.UUID()
-    zone = ma.fields.Function(lambda s: s.zone.code)
+    zone = ma.fields.String(attribute="zone_code", metadata={"description": "Zone code"})
     road_id = ma.fields.UUID(allow_none=True)
-    road = ma.fields.Function(lambda s: s.road.name if s.road else None)
+    road = ma.fields.String(attribute="road_name", allow_none=True, metadata={"description": "Road name"})
     side = ma.fields.String(allow_none=True)
     lat = ma.fields.Float()
     lng = ma.fields.Float()
@@ -168,7 +169,7 @@ class SignVersionCreateSchema(SignContentFields):
     recorded_at = RecordedAt()
 
 
-class SignSchema(ma.Schema):
+class SignSchema(LeanSchema):
     """A sign on the ledger."""
 
     id = ma.fields.UUID()
@@ -196,7 +197,7 @@ class SignSchema(ma.Schema):
     version = ma.fields.Integer()
 
 
-class SignVersionSchema(ma.Schema):
+class SignVersionSchema(LeanSchema):
     """One entry of a sign's history."""
 
     id = ma.fields.UUID()

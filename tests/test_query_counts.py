@@ -1,0 +1,114 @@
+"""N+1 guard: the SQL statements a read sends do not grow with the rows it returns."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from signage.core.db import db
+from signage.ledger.models import SignVersion
+from tests import factories
+from tests.helpers import bearer, make_user, sign_in
+
+CENTRE = factories.GL_CENTRE
+# Statements per request, sign-in check included; a change that needs more should say why.
+BUDGET = {
+    "GET /shops": 2,
+    "GET /shops/{id}": 2,
+    "GET /shops?near": 3,  # the candidates as bare points, then the records of those in range
+    "GET /signs": 2,
+    "GET /signs/{id}/versions": 3,
+}
+
+
+def _fill(app, shops: int) -> dict:
+    """shops shops within 100 m of CENTRE on many roads in three zones, two signs each."""
+    with app.app_context():
+        first_sign = None
+        for i in range(shops):
+            shop = factories.shop(
+                f"店{i}",
+                zone_code=f"Z{i % 3}",
+                road_name=f"路{i % 12}",
+                lat=CENTRE[0] + (i % 10) * 0.0001,
+                lng=CENTRE[1] + (i // 10) * 0.0001,
+            )
+            for kind in ("shop_sign", "light_box"):
+                sign = factories.sign(shop, kind=kind)
+                first_sign = first_sign or sign
+        db.session.commit()
+        return {"shop": str(shop.id), "sign": str(first_sign.id)}
+
+
+def _add_versions(app, sign: str, upto: int) -> None:
+    """Give the sign versions 2..upto (the factory made version 1)."""
+    sign_id = uuid.UUID(sign)
+    with app.app_context():
+        have = db.session.scalar(
+            sa.select(sa.func.max(SignVersion.version_no)).where(SignVersion.sign_id == sign_id)
+        )
+        by = db.session.scalar(sa.select(SignVersion.recorded_by_id).where(SignVersion.sign_id == sign_id))
+        for n in range(have + 1, upto + 1):
+            db.session.add(
+                SignVersion(
+                    sign_id=sign_id,
+                    version_no=n,
+                    kind="shop_sign",
+                    text=f"v{n}",
+                    width_m=4,
+                    height_m=1,
+                    lit=False,
+                    recorded_by_id=by,
+                )
+            )
+        db.session.commit()
+
+
+def _paths(ids: dict) -> dict[str, str]:
+    return {
+        "GET /shops": "/api/v1/shops?limit=50",
+        "GET /shops/{id}": f"/api/v1/shops/{ids['shop']}",
+        "GET /shops?near": f"/api/v1/shops?near={CENTRE[0]},{CENTRE[1]}&radius=200&limit=50",
+        "GET /signs": "/api/v1/signs?limit=50",
+        "GET /signs/{id}/versions": f"/api/v1/signs/{ids['sign']}/versions",
+    }
+
+
+def _count(app, client, path: str, headers: dict) -> tuple[int, int]:
+    """(statements sent, items returned) for one GET."""
+    statements = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.get(path, headers=headers)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    items = body["items"] if isinstance(body, dict) and "items" in body else body
+    return len(statements), len(items) if isinstance(items, list) else 1
+
+
+@pytest.mark.parametrize("endpoint", list(BUDGET))
+def test_count_queries_same_for_5_and_50_rows(app, client, endpoint):
+    make_user(app, "captain", "supervisor")
+    headers = bearer(sign_in(client, "captain"))
+    ids = _fill(app, 5)
+    _add_versions(app, ids["sign"], 5)
+    few, few_items = _count(app, client, _paths(ids)[endpoint], headers)
+
+    _fill(app, 45)
+    _add_versions(app, ids["sign"], 50)
+    many, many_items = _count(app, client, _paths(ids)[endpoint], headers)
+
+    if endpoint != "GET /shops/{id}":
+        assert many_items > few_items >= 5  # the second request really returned more rows
+    assert many == few, f"{endpoint}: {few} statements for {few_items} rows, {many} for {many_items}"
+    assert many <= BUDGET[endpoint], f"{endpoint}: {many} statements, budget {BUDGET[endpoint]}"
