@@ -108,8 +108,13 @@ def main() -> int:
             conn.execute(f"CREATE DATABASE {DB}")
     env = {**os.environ, "SIGNAGE_ENV": "development", "DATABASE_URL": url}
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "bench.generate", "--database-url", url, "--shops", "20000"],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "bench.generate", "--database-url", url, "--shops", "20000"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     with psycopg.connect(url, autocommit=True) as conn:
         have = conn.execute("SELECT count(*) FROM hazards").fetchone()[0]
         if have < args.hazards:
@@ -132,7 +137,9 @@ def main() -> int:
             service.create_user(username="report_bench", role="supervisor", password="report-bench-2024")
             db.session.commit()
     client = app.test_client()
-    token = client.post("/api/v1/auth/token", json={"username": "report_bench", "password": "report-bench-2024"})
+    token = client.post(
+        "/api/v1/auth/token", json={"username": "report_bench", "password": "report-bench-2024"}
+    )
     headers = {"Authorization": f"Bearer {token.get_json()['access_token']}"}
     endpoint = "/api/v1/reports/rectification?group_by=zone,category"
 

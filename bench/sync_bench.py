@@ -37,7 +37,12 @@ def main() -> int:
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {DB}")
-    env = {**os.environ, "SIGNAGE_ENV": "development", "DATABASE_URL": url, "MEDIA_ROOT": "/tmp/signage-bench-sync"}
+    env = {
+        **os.environ,
+        "SIGNAGE_ENV": "development",
+        "DATABASE_URL": url,
+        "MEDIA_ROOT": "/tmp/signage-bench-sync",
+    }
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
     subprocess.run([*flask, "demo", "load"], cwd=ROOT, env=env, check=True, capture_output=True)
@@ -53,11 +58,25 @@ def main() -> int:
 
     ops = []
     for n in range(250):
-        shop = {"id": str(uuid.uuid4()), "name": f"压测店{n}", "road_id": road, "lat": 30.1500 + n * 0.0002,
-                "lng": 120.4300, "confirm_distinct": True}
-        sign = {"id": str(uuid.uuid4()), "shop_id": shop["id"], "kind": "shop_sign", "width_m": 3, "height_m": 1}
-        ops += [{"method": "POST", "path": "/api/v1/shops", "body": shop},
-                {"method": "POST", "path": "/api/v1/signs", "body": sign}]
+        shop = {
+            "id": str(uuid.uuid4()),
+            "name": f"压测店{n}",
+            "road_id": road,
+            "lat": 30.1500 + n * 0.0002,
+            "lng": 120.4300,
+            "confirm_distinct": True,
+        }
+        sign = {
+            "id": str(uuid.uuid4()),
+            "shop_id": shop["id"],
+            "kind": "shop_sign",
+            "width_m": 3,
+            "height_m": 1,
+        }
+        ops += [
+            {"method": "POST", "path": "/api/v1/shops", "body": shop},
+            {"method": "POST", "path": "/api/v1/signs", "body": sign},
+        ]
 
     def batch():
         response = client.post("/api/v1/sync", json={"operations": ops}, headers=auth)

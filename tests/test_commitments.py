@@ -227,12 +227,14 @@ def test_list_commitments_filters_by_zone_and_signing_days(app, client, inspecto
     a = commit(client, admin, gl, sig, signed_at="2026-04-09T23:30:00+08:00")
     b = commit(client, admin, ds, sig, signed_at="2026-04-10T00:30:00+08:00")
 
-    def ids(query: str) -> list[str]:
+    def ids(query: str, headers=admin) -> list[str]:
         return [
-            c["id"] for c in client.get(f"/api/v1/commitments?{query}", headers=inspector).get_json()["items"]
+            c["id"] for c in client.get(f"/api/v1/commitments?{query}", headers=headers).get_json()["items"]
         ]
 
     assert ids("zone=GL") == [a["id"]] and ids("zone=DS") == [b["id"]]
+    assert ids("", inspector) == [a["id"]]  # an inspector of GL sees GL's only
+    assert_problem(client.get("/api/v1/commitments?zone=DS", headers=inspector), 403, "outside-zone")
     assert ids("signed_from=2026-04-10") == [b["id"]]
     assert ids("signed_to=2026-04-09") == [a["id"]]
     assert "body" not in client.get("/api/v1/commitments", headers=inspector).get_json()["items"][0]

@@ -301,3 +301,21 @@ def test_admin_changes_a_deadline_rule_and_new_hazards_follow_it(client, world):
     refreshed = client.get(f"/api/v1/hazards/{before['id']}", headers=world["sup"]).get_json()
     assert refreshed["deadline_at"] == iso(later(DAY, days=7))
     assert_problem(client.patch(url, json={"hours": 0}, headers={**world["admin"], "If-Match": "*"}), 422)
+
+
+def test_inspector_of_another_zone_neither_lists_nor_reads_the_hazard(client, world):
+    hazard = created(client, world, description="招牌右下角破损")
+    assert listed(client, world["far_insp"]) == []
+    assert_problem(client.get("/api/v1/hazards?zone=GL", headers=world["far_insp"]), 403, "outside-zone")
+    for path in ("", "/events"):
+        body = assert_problem(
+            client.get(f"/api/v1/hazards/{hazard['id']}{path}", headers=world["far_insp"]), 403
+        )
+        assert "招牌右下角破损" not in str(body)
+    # A stale ETag changes nothing: the refusal is a 403, not a 412 holding the current hazard.
+    stale = client.post(
+        f"/api/v1/hazards/{hazard['id']}/notify",
+        json={"contact_method": "phone"},
+        headers={**world["far_insp"], "If-Match": '"stale"'},
+    )
+    assert "current" not in assert_problem(stale, 403, "outside-zone")

@@ -251,17 +251,20 @@ def test_list_notices_filters_by_zone_road_day_delivery_and_acknowledgement(app,
         )
         db.session.commit()
         road_b = str(factories.road("GL", "东灵路").id)
-    assert _numbers(client, inspector, "") == [1, 2, 3, 4]
-    assert _numbers(client, inspector, "zone=GL") == [1, 2, 4]
-    assert _numbers(client, inspector, "zone=DS") == [3]
-    assert _numbers(client, inspector, f"road={road_b}") == [2]
-    assert _numbers(client, inspector, "issued_from=2026-04-10&issued_to=2026-04-10") == [2, 3]
-    assert _numbers(client, inspector, "issued_from=2026-04-11") == [4]
-    assert _numbers(client, inspector, "delivery=none") == [3, 4]
-    assert _numbers(client, inspector, "delivery=refused") == [2]
-    assert _numbers(client, inspector, "acknowledged=true") == [3]
-    assert _numbers(client, inspector, "acknowledged=false&zone=GL") == [1, 2, 4]
-    assert _numbers(client, inspector, f"shop_id={a}") == [1, 4]
+    assert _numbers(client, admin, "") == [1, 2, 3, 4]
+    assert _numbers(client, admin, "zone=GL") == [1, 2, 4]
+    assert _numbers(client, admin, "zone=DS") == [3]
+    assert _numbers(client, admin, f"road={road_b}") == [2]
+    assert _numbers(client, admin, "issued_from=2026-04-10&issued_to=2026-04-10") == [2, 3]
+    assert _numbers(client, admin, "issued_from=2026-04-11") == [4]
+    assert _numbers(client, admin, "delivery=none") == [3, 4]
+    assert _numbers(client, admin, "delivery=refused") == [2]
+    assert _numbers(client, admin, "acknowledged=true") == [3]
+    assert _numbers(client, admin, "acknowledged=false&zone=GL") == [1, 2, 4]
+    assert _numbers(client, admin, f"shop_id={a}") == [1, 4]
+    # An inspector of GL sees GL's notices only, and may not ask for another zone's.
+    assert _numbers(client, inspector, "") == [1, 2, 4]
+    assert_problem(client.get("/api/v1/notices?zone=DS", headers=inspector), 403, "outside-zone")
     assert "body" not in client.get("/api/v1/notices", headers=inspector).get_json()["items"][0]
     bad = client.get("/api/v1/notices?issued_from=2026-04-11&issued_to=2026-04-10", headers=inspector)
     assert "issued_to" in assert_problem(bad, 422)["errors"]
@@ -291,7 +294,10 @@ def test_shops_without_notice_lists_open_shops_never_given_one(app, client, shop
         s["name"]
         for s in client.get("/api/v1/notices/shops-without-notice", headers=inspector).get_json()["items"]
     ]
-    assert names == sorted(["瓜沥五金", "东山超市"])
+    assert names == ["瓜沥五金"]  # the inspector's zone only
+    admin = staff(app, client, "root", "admin", ())
+    everywhere = client.get("/api/v1/notices/shops-without-notice", headers=admin).get_json()["items"]
+    assert [s["name"] for s in everywhere] == sorted(["瓜沥五金", "东山超市"])
     only_gl = client.get("/api/v1/notices/shops-without-notice?zone=GL", headers=inspector).get_json()[
         "items"
     ]
@@ -304,9 +310,12 @@ def test_anonymous_cannot_list_or_read_notices(client, shop_id, inspector):
     assert_problem(client.get(f"/api/v1/notices/{notice['id']}/print"), 401)
 
 
-def test_staff_read_notices_of_every_zone(app, client, inspector):
+def test_inspectors_read_notices_of_their_zones_only(app, client, inspector):
     other = make_shop(app, "东山超市", zone_code="DS", road_name="东山路")
     admin = staff(app, client, "root", "admin", ())
+    supervisor = staff(app, client, "boss", "supervisor", ())
     notice = issue(client, admin, other)
-    assert client.get(f"/api/v1/notices/{notice['id']}", headers=inspector).status_code == 200
-    assert client.get(f"/api/v1/notices/{notice['id']}/print", headers=inspector).status_code == 200
+    for suffix in ("", "/text", "/print"):
+        body = assert_problem(client.get(f"/api/v1/notices/{notice['id']}{suffix}", headers=inspector), 403)
+        assert "东山超市" not in str(body) and notice["access_code"] not in str(body)
+        assert client.get(f"/api/v1/notices/{notice['id']}{suffix}", headers=supervisor).status_code == 200

@@ -335,3 +335,17 @@ def test_plan_outside_the_inspectors_zones_is_403_and_unknown_zone_404(client, w
         "lat": SHOP_AT[0],
         "lng": SHOP_AT[1],
     }
+
+
+def test_inspector_of_another_zone_neither_lists_nor_reads_the_patrol(client, world):
+    patrol = start(client, world, note="航坞路两侧")
+    assert client.get("/api/v1/patrols", headers=world["far_insp"]).get_json()["items"] == []
+    for path in ("", "/track", "/visits"):
+        body = assert_problem(
+            client.get(f"/api/v1/patrols/{patrol['id']}{path}", headers=world["far_insp"]), 403
+        )
+        assert "航坞路两侧" not in str(body)
+    stale = client.post(
+        f"/api/v1/patrols/{patrol['id']}/end", json={}, headers={**world["far_insp"], "If-Match": '"stale"'}
+    )
+    assert "current" not in assert_problem(stale, 403, "outside-zone")

@@ -179,16 +179,31 @@ def test_near_accepts_a_gcj02_point(app, client, inspector):
     assert [s["name"] for s in items] == ["目标店"] and items[0]["distance_m"] < 0.5
 
 
-def test_list_filters_by_zone_text_and_status(app, client, inspector):
+def test_list_filters_by_zone_text_and_status(app, client, supervisor):
     with app.app_context():
         factories.shop("瓜沥五金", zone_code="GL", road_name="航坞路")
         factories.shop("坎山超市", zone_code="KS", road_name="坎红路", status="closed")
         db.session.commit()
-    names = lambda url: [s["name"] for s in client.get(url, headers=inspector).get_json()["items"]]  # noqa: E731
+    names = lambda url: [s["name"] for s in client.get(url, headers=supervisor).get_json()["items"]]  # noqa: E731
     assert names("/api/v1/shops?zone=KS") == ["坎山超市"]
     assert names("/api/v1/shops?q=五金") == ["瓜沥五金"]
     assert names("/api/v1/shops?status=closed") == ["坎山超市"]
-    assert_problem(client.get("/api/v1/shops?zone=XX", headers=inspector), 422)
+    assert_problem(client.get("/api/v1/shops?zone=XX", headers=supervisor), 422)
+
+
+def test_inspector_lists_and_reads_shops_of_their_zones_only(app, client, inspector):
+    with app.app_context():
+        factories.shop("瓜沥五金", zone_code="GL", road_name="航坞路")
+        far = factories.shop("坎山超市", zone_code="KS", road_name="坎红路", owner_phone="13911112222")
+        db.session.commit()
+        far_id = str(far.id)
+    listed = client.get("/api/v1/shops", headers=inspector).get_json()["items"]
+    assert [s["name"] for s in listed] == ["瓜沥五金"]
+    near = client.get("/api/v1/shops?near=30.18,120.46&radius=5000", headers=inspector).get_json()["items"]
+    assert [s["name"] for s in near] == ["瓜沥五金"]
+    assert_problem(client.get("/api/v1/shops?zone=KS", headers=inspector), 403, "outside-zone")
+    body = assert_problem(client.get(f"/api/v1/shops/{far_id}", headers=inspector), 403, "outside-zone")
+    assert "坎山超市" not in str(body) and "13911112222" not in str(body)
 
 
 def test_pagination_visits_every_row_exactly_once_while_rows_are_added(app, client, inspector):
@@ -250,8 +265,12 @@ def test_inspector_cannot_edit_a_shop_in_another_zone_but_supervisor_can(app, cl
         shop = factories.shop("坎山超市", zone_code="KS", road_name="坎红路")
         db.session.commit()
         url = f"/api/v1/shops/{shop.id}"
-    etag = client.get(url, headers=inspector).headers["ETag"]
+    etag = client.get(url, headers=supervisor).headers["ETag"]
     assert_problem(client.patch(url, json={"name": "改名"}, headers={**inspector, "If-Match": etag}), 403)
+    # A stale ETag does not make the refusal a 412 carrying the record.
+    stale = client.patch(url, json={"name": "改名"}, headers={**inspector, "If-Match": '"stale"'})
+    assert "坎山超市" not in assert_problem(stale, 403, "outside-zone")["detail"]
+    assert "current" not in stale.get_json()
     response = client.patch(url, json={"name": "坎山超市(新)"}, headers={**supervisor, "If-Match": etag})
     assert response.status_code == 200 and response.get_json()["name"] == "坎山超市(新)"
 

@@ -1,4 +1,9 @@
-"""Who may see or change which records: zones for inspectors, own shops for owners."""
+"""Who may see or change which records: zones for inspectors, own shops for owners.
+
+Inspectors read and write only their zones' records (403 outside them, like a write);
+supervisors and admins work everywhere; owners reach only their own shops (404 for others).
+Reference data (zones, roads, templates, deadline rules) is read by all staff.
+"""
 
 from __future__ import annotations
 
@@ -56,3 +61,50 @@ def require_own_shop(user, shop_id: uuid.UUID | None, what: str = "record") -> N
     """An owner asking for another shop's record gets 404, never its data."""
     if user.role == "owner" and shop_id not in owned_shop_ids(user):
         raise Problem(404, f"No such {what}.")
+
+
+def readable_zone_ids(user) -> set[uuid.UUID] | None:
+    """The zones whose records the user may read: None means every zone."""
+    if user.role in ("admin", "supervisor"):
+        return None
+    if user.role == "inspector":
+        return zone_ids(user)
+    return set()
+
+
+def in_readable_zones(user, zone_column) -> sa.ColumnElement[bool]:
+    """SQL narrowing a zone id column to the zones the user may read."""
+    zones = readable_zone_ids(user)
+    if zones is None:
+        return sa.true()
+    return zone_column.in_(zones) if zones else sa.false()
+
+
+def shop_in_readable_zones(user, shop_id_column) -> sa.ColumnElement[bool]:
+    """SQL narrowing a shop id column to shops in the zones the user may read."""
+    from signage.ledger.models import Shop
+
+    zones = readable_zone_ids(user)
+    if zones is None:
+        return sa.true()
+    return shop_id_column.in_(sa.select(Shop.id).where(Shop.zone_id.in_(zones))) if zones else sa.false()
+
+
+def require_zone_code(user, code: str | None) -> None:
+    """Refuse (403) a list filtered to a zone the user may not read; unknown codes pass through."""
+    zones = readable_zone_ids(user)
+    if code is None or zones is None:
+        return
+    from signage.zones.models import Zone
+
+    zone_id = db.session.scalar(sa.select(Zone.id).where(Zone.code == code))
+    if zone_id is not None and zone_id not in zones:
+        raise Problem(403, "This zone is not one of yours.", slug="outside-zone")
+
+
+def require_readable(user, *, zone_id: uuid.UUID, shop_id: uuid.UUID | None, what: str = "record") -> None:
+    """A record of a shop: owners reach only their shops' (404), inspectors only their zones' (403)."""
+    if user.role == "owner":
+        require_own_shop(user, shop_id, what)
+    else:
+        require_zone(user, zone_id)

@@ -45,8 +45,9 @@ class Hazards(MethodView):
     @signed_in
     @blp.arguments(HazardQueryArgsSchema, location="query")
     @blp.response(200, page_schema(HazardSchema, "HazardPage"))
+    @blp.alt_response(403, response="FORBIDDEN")
     def get(self, args):
-        """List hazards (owners: their shops' only), by overdue, zone, road, shop, sign, category, state..."""
+        """List hazards (owners: their shops'; inspectors: their zones'), by overdue, zone, road, state..."""
         stmt = service.filtered(g.current_user, args)
         if "updated_since" in args:
             keys, key_of = [Hazard.updated_at, Hazard.id], lambda h: [h.updated_at, h.id]
@@ -71,9 +72,10 @@ class Hazards(MethodView):
 class HazardById(MethodView):
     @signed_in
     @blp.response(200, HazardSchema)
+    @blp.alt_response(403, response="FORBIDDEN")
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, hazard_id):
-        """Get one hazard (owners: their shops' only)."""
+        """Get one hazard (owners: their shops' only; inspectors: their zones')."""
         hazard = service.visible_hazard(g.current_user, hazard_id)
         return hazard, 200, {"ETag": etag(hazard)}
 

@@ -20,7 +20,13 @@ from signage.core.audit import Event
 from signage.core.db import db
 from signage.core.errors import Problem, field_error
 from signage.core.recorded import not_in_future
-from signage.core.scope import owned_shop_ids, require_own_shop, require_zone
+from signage.core.scope import (
+    in_readable_zones,
+    owned_shop_ids,
+    require_readable,
+    require_zone,
+    require_zone_code,
+)
 from signage.hazards import photos as hazard_photos
 from signage.hazards.daylight import is_after_dark
 from signage.hazards.models import OPEN_STATES, Hazard, HazardTransition
@@ -141,12 +147,11 @@ def report_hazard(
 
 
 def visible_hazard(actor: User, hazard_id: uuid.UUID) -> Hazard:
-    """The hazard, if actor may see it: staff see all, owners only their shops' (else 404)."""
+    """The hazard, if actor may see it: owners their shops' (else 404), inspectors their zones' (else 403)."""
     hazard = db.session.get(Hazard, hazard_id)
     if hazard is None:
         raise Problem(404, "No such hazard.")
-    if actor.role == "owner":
-        require_own_shop(actor, hazard.shop_id, "hazard")
+    require_readable(actor, zone_id=hazard.zone_id, shop_id=hazard.shop_id, what="hazard")
     return hazard
 
 
@@ -161,6 +166,9 @@ def filtered(actor: User, args: dict) -> sa.Select:
     if actor.role == "owner":
         shops = owned_shop_ids(actor)
         stmt = stmt.where(Hazard.shop_id.in_(shops) if shops else sa.false())
+    else:
+        require_zone_code(actor, args.get("zone"))
+        stmt = stmt.where(in_readable_zones(actor, Hazard.zone_id))
     if "zone" in args:
         stmt = stmt.where(Hazard.zone_id.in_(sa.select(Zone.id).where(Zone.code == args["zone"])))
     for key, column in (

@@ -1,4 +1,4 @@
-"""The ledger's shops and signs: inspectors write in their zones, all staff read."""
+"""The ledger's shops and signs: inspectors read and write their zones', supervisors and admins all."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from signage.core.db import db
 from signage.core.errors import Problem, field_error, get_or_404
 from signage.core.etag import check_if_match, etag, requires_if_match
 from signage.core.pagination import keyset_page, page_schema
+from signage.core.scope import in_readable_zones, require_zone, require_zone_code
 from signage.ledger import service
 from signage.ledger.coords import to_wgs84
 from signage.ledger.models import Shop, Sign, SignVersion
@@ -49,6 +50,20 @@ def shop_rows(stmt: sa.Select) -> sa.Select:
 SHOP_BY_ID = shop_rows(sa.select(Shop)).where(Shop.id == sa.bindparam("shop_id"))
 
 
+def _shop(shop_id) -> Shop:
+    """A shop the signed-in user may work on (inspectors: their zones', else 403)."""
+    shop = get_or_404(Shop, shop_id, "shop")
+    require_zone(g.current_user, shop.zone_id)
+    return shop
+
+
+def _sign(sign_id) -> Sign:
+    """A sign the signed-in user may work on (inspectors: their zones', else 403)."""
+    sign = get_or_404(Sign, sign_id, "sign")
+    require_zone(g.current_user, sign.zone_id)
+    return sign
+
+
 def _zone_id(code: str):
     zone_id = db.session.scalar(sa.select(Zone.id).where(Zone.code == code))
     if zone_id is None:
@@ -64,7 +79,8 @@ class Shops(MethodView):
     @blp.response(200, page_schema(ShopSchema, "ShopPage"))
     def get(self, args):
         """List shops: by zone, road, text, status, change time, or near a point."""
-        stmt = sa.select(Shop)
+        require_zone_code(g.current_user, args.get("zone"))
+        stmt = sa.select(Shop).where(in_readable_zones(g.current_user, Shop.zone_id))
         if "zone" in args:
             stmt = stmt.where(Shop.zone_id == _zone_id(args["zone"]))
         if "road" in args:
@@ -123,6 +139,7 @@ class ShopById(MethodView):
         shop = db.session.connection().execute(SHOP_BY_ID, {"shop_id": shop_id}).first()
         if shop is None:
             raise Problem(404, "No such shop.")
+        require_zone(g.current_user, shop.zone_id)
         return shop, 200, {"ETag": etag(shop)}
 
     @roles(*STAFF)
@@ -133,7 +150,7 @@ class ShopById(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def patch(self, body, shop_id):
         """Change a shop."""
-        shop = get_or_404(Shop, shop_id, "shop")
+        shop = _shop(shop_id)
         check_if_match(shop, ShopSchema().dump(shop))
         service.update_shop(shop, body, actor=g.current_user)
         db.session.commit()
@@ -148,7 +165,8 @@ class Signs(MethodView):
     @blp.response(200, page_schema(SignSchema, "SignPage"))
     def get(self, args):
         """List signs: by shop, zone, road, kind, status, lit, change time."""
-        stmt = sa.select(Sign)
+        require_zone_code(g.current_user, args.get("zone"))
+        stmt = sa.select(Sign).where(in_readable_zones(g.current_user, Sign.zone_id))
         if "zone" in args:
             stmt = stmt.where(Sign.zone_id == _zone_id(args["zone"]))
         for arg, column in (("shop", Sign.shop_id), ("road", Sign.road_id), ("kind", Sign.kind)):
@@ -185,7 +203,7 @@ class SignById(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, sign_id):
         """Get one sign."""
-        sign = get_or_404(Sign, sign_id, "sign")
+        sign = _sign(sign_id)
         return sign, 200, {"ETag": etag(sign)}
 
     @roles(*STAFF)
@@ -197,7 +215,7 @@ class SignById(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def patch(self, body, sign_id):
         """Change a sign; new content (with its photo) becomes a new version."""
-        sign = get_or_404(Sign, sign_id, "sign")
+        sign = _sign(sign_id)
         check_if_match(sign, SignSchema().dump(sign))
         service.change_sign(sign, body, actor=g.current_user)
         db.session.commit()
@@ -211,7 +229,7 @@ class SignById(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def delete(self, sign_id):
         """Remove a sign: it stays in the ledger, marked removed, with its history."""
-        sign = get_or_404(Sign, sign_id, "sign")
+        sign = _sign(sign_id)
         check_if_match(sign, SignSchema().dump(sign))
         service.remove_sign(sign, actor=g.current_user)
         db.session.commit()
@@ -226,7 +244,7 @@ class SignVersions(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, sign_id):
         """The sign's content history, newest first."""
-        get_or_404(Sign, sign_id, "sign")
+        _sign(sign_id)
         return db.session.scalars(
             sa.select(SignVersion)
             .where(SignVersion.sign_id == sign_id)
@@ -241,7 +259,7 @@ class SignVersions(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, body, sign_id):
         """Record a new or replaced sign on the spot: its new content and photo."""
-        sign = get_or_404(Sign, sign_id, "sign")
+        sign = _sign(sign_id)
         version_id = body.pop("id", None)
         before = sign.current_version_no
         service.change_sign(sign, body, actor=g.current_user, version_id=version_id)

@@ -11,7 +11,7 @@ from signage.core.db import db
 from signage.core.errors import field_error, get_or_404
 from signage.core.etag import etag
 from signage.core.pagination import keyset_page, page_schema
-from signage.core.scope import require_own_shop
+from signage.core.scope import in_readable_zones, require_readable, require_zone_code, shop_in_readable_zones
 from signage.core.web import accepts
 from signage.ledger.models import Shop
 from signage.paperwork import queries, service, signatures
@@ -44,7 +44,9 @@ class Commitments(MethodView):
             keys, key_of = [Commitment.valid_until, Commitment.id], lambda c: [c.valid_until, c.id]
         else:
             keys, key_of = [Commitment.signed_at, Commitment.id], lambda c: [c.signed_at, c.id]
-        items, nxt = keyset_page(queries.commitments(**args), keys=keys, key_of=key_of, **page)
+        require_zone_code(g.current_user, args.get("zone"))
+        stmt = queries.commitments(**args).where(shop_in_readable_zones(g.current_user, Commitment.shop_id))
+        items, nxt = keyset_page(stmt, keys=keys, key_of=key_of, **page)
         return {"items": items, "next": nxt}
 
     @roles(*STAFF)
@@ -66,11 +68,14 @@ class Commitments(MethodView):
 class CommitmentById(MethodView):
     @signed_in
     @blp.response(200, CommitmentSchema)
+    @blp.alt_response(403, response="FORBIDDEN")
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, commitment_id):
-        """Get one commitment (owners: only their own shops')."""
+        """Get one commitment (owners: their own shops' only; inspectors: their zones')."""
         commitment = get_or_404(Commitment, commitment_id, "commitment")
-        require_own_shop(g.current_user, commitment.shop_id, "commitment")
+        require_readable(
+            g.current_user, zone_id=commitment.shop.zone_id, shop_id=commitment.shop_id, what="commitment"
+        )
         return commitment, 200, {"ETag": etag(commitment)}
 
 
@@ -94,8 +99,11 @@ class ShopsWithoutCommitment(MethodView):
     @blp.response(200, page_schema(ShopBriefSchema, "ShopWithoutCommitmentPage"))
     def get(self, args):
         """Open shops with no commitment in force (never signed, or lapsed), by name."""
+        require_zone_code(g.current_user, args.get("zone"))
         items, nxt = keyset_page(
-            queries.shops_without_commitment(zone=args.get("zone"), road=args.get("road")),
+            queries.shops_without_commitment(zone=args.get("zone"), road=args.get("road")).where(
+                in_readable_zones(g.current_user, Shop.zone_id)
+            ),
             keys=[Shop.name, Shop.id],
             key_of=lambda s: [s.name, s.id],
             limit=args["limit"],

@@ -11,7 +11,7 @@ from signage.core.db import db
 from signage.core.errors import field_error, get_or_404
 from signage.core.etag import check_if_match, etag, requires_if_match
 from signage.core.pagination import keyset_page, page_schema
-from signage.core.scope import require_own_shop
+from signage.core.scope import in_readable_zones, require_readable, require_zone_code, shop_in_readable_zones
 from signage.ledger.coords import to_wgs84
 from signage.ledger.models import Shop
 from signage.paperwork import documents, printing, queries, service
@@ -78,9 +78,9 @@ def _shop_for(shop_id) -> Shop:
 
 
 def _notice(notice_id) -> Notice:
-    """A notice the signed-in user may see (an owner: only their own shops')."""
+    """A notice the signed-in user may see (owners: their own shops', 404; inspectors: their zones', 403)."""
     notice = get_or_404(Notice, notice_id, "notice")
-    require_own_shop(g.current_user, notice.shop_id, "notice")
+    require_readable(g.current_user, zone_id=notice.shop.zone_id, shop_id=notice.shop_id, what="notice")
     return notice
 
 
@@ -92,8 +92,9 @@ class Notices(MethodView):
     def get(self, args):
         """List notices by number, filtered by zone, road, shop, issue days, delivery, acknowledgement."""
         page = {k: args.pop(k) for k in ("limit", "cursor")}
+        require_zone_code(g.current_user, args.get("zone"))
         items, nxt = keyset_page(
-            queries.notices(**args),
+            queries.notices(**args).where(shop_in_readable_zones(g.current_user, Notice.shop_id)),
             keys=[Notice.year, Notice.seq],
             key_of=lambda n: [n.year, n.seq],
             **page,
@@ -120,9 +121,10 @@ class Notices(MethodView):
 class NoticeById(MethodView):
     @signed_in
     @notices_blp.response(200, NoticeSchema)
+    @notices_blp.alt_response(403, response="FORBIDDEN")
     @notices_blp.alt_response(404, response="NOT_FOUND")
     def get(self, notice_id):
-        """Get one notice (owners: only their own shops' notices)."""
+        """Get one notice (owners: their own shops' only; inspectors: their zones')."""
         notice = _notice(notice_id)
         return notice, 200, {"ETag": etag(notice)}
 
@@ -131,6 +133,7 @@ class NoticeById(MethodView):
 class NoticeText(MethodView):
     @signed_in
     @notices_blp.response(200, TEXT, content_type="text/plain")
+    @notices_blp.alt_response(403, response="FORBIDDEN")
     @notices_blp.alt_response(404, response="NOT_FOUND")
     def get(self, notice_id):
         """The notice's exact text as plain UTF-8, the bytes its content_sha256 is taken over."""
@@ -145,6 +148,7 @@ class NoticeText(MethodView):
 class NoticePrint(MethodView):
     @signed_in
     @notices_blp.response(200, HTML, content_type="text/html")
+    @notices_blp.alt_response(403, response="FORBIDDEN")
     @notices_blp.alt_response(404, response="NOT_FOUND")
     def get(self, notice_id):
         """The notice as a printable A4 HTML page with its QR code (everything inline)."""
@@ -201,8 +205,11 @@ class ShopsWithoutNotice(MethodView):
     @notices_blp.response(200, page_schema(ShopBriefSchema, "ShopBriefPage"))
     def get(self, args):
         """Open shops never issued a notice, by name."""
+        require_zone_code(g.current_user, args.get("zone"))
         items, nxt = keyset_page(
-            queries.shops_without_notice(zone=args.get("zone"), road=args.get("road")),
+            queries.shops_without_notice(zone=args.get("zone"), road=args.get("road")).where(
+                in_readable_zones(g.current_user, Shop.zone_id)
+            ),
             keys=[Shop.name, Shop.id],
             key_of=lambda s: [s.name, s.id],
             limit=args["limit"],

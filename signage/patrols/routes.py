@@ -13,7 +13,7 @@ from signage.core.db import db
 from signage.core.errors import Problem, get_or_404
 from signage.core.etag import IF_MATCH_PARAM, check_if_match, etag
 from signage.core.pagination import PageArgsSchema, keyset_page, page_schema
-from signage.core.scope import require_zone
+from signage.core.scope import in_readable_zones, require_zone, require_zone_code
 from signage.ledger.coords import to_wgs84
 from signage.patrols import plan as planner
 from signage.patrols import service
@@ -39,7 +39,10 @@ FIELD = ("inspector", "supervisor")
 
 
 def _patrol(patrol_id) -> Patrol:
-    return get_or_404(Patrol, patrol_id, "patrol")
+    """A patrol the signed-in user may see (inspectors: their zones', else 403)."""
+    patrol = get_or_404(Patrol, patrol_id, "patrol")
+    require_zone(g.current_user, patrol.zone_id)
+    return patrol
 
 
 @blp.route("")
@@ -49,7 +52,12 @@ class Patrols(MethodView):
     @blp.response(200, page_schema(PatrolSchema, "PatrolPage"))
     def get(self, args):
         """List patrols, newest start last, by zone, shift, member or whether under way."""
-        stmt = sa.select(Patrol).options(sa.orm.selectinload(Patrol.members), sa.orm.joinedload(Patrol.zone))
+        require_zone_code(g.current_user, args.get("zone"))
+        stmt = (
+            sa.select(Patrol)
+            .options(sa.orm.selectinload(Patrol.members), sa.orm.joinedload(Patrol.zone))
+            .where(in_readable_zones(g.current_user, Patrol.zone_id))
+        )
         if "zone" in args:
             stmt = stmt.where(Patrol.zone_id.in_(sa.select(Zone.id).where(Zone.code == args["zone"])))
         if "shift" in args:

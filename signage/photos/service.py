@@ -17,6 +17,7 @@ from signage.config import ConfigError
 from signage.core.access import STAFF
 from signage.core.db import db
 from signage.core.errors import Problem, get_or_404
+from signage.core.scope import zone_ids
 from signage.ledger.models import Sign, SignVersion
 from signage.photos.imaging import ImageRejected, ProcessedImage, process_image
 from signage.photos.models import Photo, PhotoUpload
@@ -213,30 +214,59 @@ def _id_taken(photo_id: uuid.UUID) -> Problem:
 
 # --------------------------------------------------------------------------- #
 # Who may see a photo
+#
+# Admins and supervisors see every photo. Anyone else sees the photos they sent, and the
+# photos shown on the records they may read: owners those of their shops, inspectors those
+# of their zones. Any other photo answers 404, as if it did not exist.
 
 
-def _owner_paths(user_id: uuid.UUID, photo_id: uuid.UUID) -> list[sa.Exists]:
-    """Each way a photo can be an owner's to see; features that refer to photos add theirs here."""
-    my_shops = sa.select(owner_shops.c.shop_id).where(owner_shops.c.user_id == user_id)
+def _record_paths(photo_id: uuid.UUID, *, shop_ids: sa.Select | None, zone_ids: set | None) -> list:
+    """Each record a photo can be shown on, narrowed to these shops (owners) or zones (inspectors)."""
+    from signage.hazards.models import Hazard, HazardPhoto
+    from signage.ledger.models import Shop
+    from signage.paperwork.models import Commitment
+
+    def mine(shop_column, zone_column):
+        return shop_column.in_(shop_ids) if shop_ids is not None else zone_column.in_(zone_ids or set())
+
+    commitment_zone = sa.select(Shop.zone_id).where(Shop.id == Commitment.shop_id).scalar_subquery()
     return [
-        # They sent it (as first uploader or with the same bytes later).
-        sa.exists().where(PhotoUpload.photo_id == photo_id, PhotoUpload.user_id == user_id),
-        # It shows a sign of their shop now...
-        sa.exists().where(Sign.current_photo_id == photo_id, Sign.shop_id.in_(my_shops)),
-        # ...or did in the sign's history.
+        # A sign's photo now, or in its history.
+        sa.exists().where(Sign.current_photo_id == photo_id, mine(Sign.shop_id, Sign.zone_id)),
         sa.exists().where(
-            SignVersion.photo_id == photo_id, SignVersion.sign_id == Sign.id, Sign.shop_id.in_(my_shops)
+            SignVersion.photo_id == photo_id, SignVersion.sign_id == Sign.id, mine(Sign.shop_id, Sign.zone_id)
+        ),
+        # A hazard's finding, fix or verification photo.
+        sa.exists().where(
+            HazardPhoto.photo_id == photo_id,
+            HazardPhoto.hazard_id == Hazard.id,
+            mine(Hazard.shop_id, Hazard.zone_id),
+        ),
+        # A commitment's signature or its signed paper.
+        sa.exists().where(
+            sa.or_(Commitment.signature_photo_id == photo_id, Commitment.paper_photo_id == photo_id),
+            mine(Commitment.shop_id, commitment_zone),
         ),
     ]
 
 
-def owner_can_see(user: User, photo_id: uuid.UUID) -> bool:
-    """Whether an owner may see a photo: one they sent, or one on a record of a shop bound to them."""
-    return bool(db.session.scalar(sa.select(sa.or_(*_owner_paths(user.id, photo_id)))))
+def can_see(user: User, photo_id: uuid.UUID) -> bool:
+    """Whether user may see a photo: every one for admins and supervisors, else theirs or their records'."""
+    if user.role in ("admin", "supervisor"):
+        return True
+    sent = sa.exists().where(PhotoUpload.photo_id == photo_id, PhotoUpload.user_id == user.id)
+    if user.role == "owner":
+        my_shops = sa.select(owner_shops.c.shop_id).where(owner_shops.c.user_id == user.id)
+        paths = _record_paths(photo_id, shop_ids=my_shops, zone_ids=None)
+    elif user.role in STAFF:
+        paths = _record_paths(photo_id, shop_ids=None, zone_ids=zone_ids(user))
+    else:
+        paths = []
+    return bool(db.session.scalar(sa.select(sa.or_(sent, *paths))))
 
 
 def visible_photo(user: User, photo_id: uuid.UUID) -> Photo:
-    """Load a photo the user may see; staff see every photo, anyone else gets 404 for others."""
-    if user.role not in STAFF and not owner_can_see(user, photo_id):
+    """Load a photo the user may see; any other answers 404, never its details."""
+    if not can_see(user, photo_id):
         raise Problem(404, "No such photo.")
     return get_or_404(Photo, photo_id, "photo")
