@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+import sqlalchemy as sa
 from flask import Blueprint
 
 from signage import create_app
@@ -141,3 +142,25 @@ def test_readiness_reports_unreachable_database():
     assert_problem(response, 503, "service-unavailable")
     with broken.app_context():
         db.engine.dispose()
+
+
+def test_request_log_does_not_read_the_database_after_the_view_committed(app, client, admin):
+    # After a commit the signed-in user's attributes are expired; logging them used to read the
+    # database again, so a database lost right after the commit turned the answer into a 500.
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.post("/api/v1/auth/logout", headers=admin)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 204
+    last_write = max(
+        i for i, s in enumerate(statements) if s.lstrip().upper().startswith(("UPDATE", "INSERT"))
+    )
+    assert not [s for s in statements[last_write + 1 :] if "FROM users" in s]

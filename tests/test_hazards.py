@@ -319,3 +319,12 @@ def test_inspector_of_another_zone_neither_lists_nor_reads_the_hazard(client, wo
         headers={**world["far_insp"], "If-Match": '"stale"'},
     )
     assert "current" not in assert_problem(stale, 403, "outside-zone")
+
+
+def test_report_with_a_taken_id_under_a_new_idempotency_key_is_409_id_taken(client, world):
+    hazard = created(client, world)
+    body = {"id": hazard["id"], "sign_id": str(world["sign"]), "category": "rusted", "severity": "low"}
+    response = client.post(
+        "/api/v1/hazards", json=body, headers={**world["insp"], "Idempotency-Key": "second-try"}
+    )
+    assert assert_problem(response, 409, "id-taken")["errors"] == {"id": ["is taken"]}

@@ -57,6 +57,9 @@ def create_user(
 
 def update_user(user: User, changes: dict) -> User:
     """Apply changes to an account; disabling it ends its sessions at once."""
+    if changes.get("is_active") is False and user.is_active:
+        # Ended, not just refused while disabled: enabling the account again revives no token.
+        tokens.end_all_sessions(user.id, "account_disabled")
     if "password" in changes:
         user.password_hash = hash_password(changes.pop("password"))
     if "zones" in changes:

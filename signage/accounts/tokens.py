@@ -104,8 +104,29 @@ def rotate(refresh_token: str) -> dict:
         raise _unauthenticated("The session has ended; sign in again.")
     if not session.user.is_active:
         raise _unauthenticated("The account is disabled.")
-    stored.used_at = now
+    # Claim the token in one statement: of two refreshes racing with the same token, only one
+    # finds it unused; the other is a reuse like any other and ends the family.
+    claimed = db.session.execute(
+        sa.update(RefreshToken)
+        .where(RefreshToken.id == stored.id, RefreshToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        db.session.rollback()
+        _revoke(db.session.get(AuthSession, stored.session_id), "refresh_reuse")
+        db.session.commit()
+        raise _unauthenticated("The refresh token was already used; the session has been ended.")
     return _pair(session.user, session, _new_refresh(session))
+
+
+def end_all_sessions(user_id: uuid.UUID, reason: str) -> None:
+    """Revoke every open session of an account (e.g. when it is disabled)."""
+    open_sessions = db.session.scalars(
+        sa.select(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+    )
+    for session in open_sessions:
+        _revoke(session, reason)
 
 
 def end_session(session_id: uuid.UUID) -> None:
@@ -143,4 +164,7 @@ def authenticate_request() -> User:
         raise _unauthenticated("The account is disabled.")
     g.current_user = user
     g.session_id = session_id
+    # Plain copies for the request log: after a commit the user's attributes are expired, and
+    # reading them again would need the database, which may be gone by then.
+    g.user_ref = (str(user.id), user.role)
     return user

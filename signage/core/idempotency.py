@@ -15,6 +15,7 @@ IDEMPOTENCY_TTL seconds (24 h by default).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -176,6 +177,7 @@ def after_request(response: Response) -> Response:
             db.session.delete(record)
         db.session.commit()
     except Exception:  # the answer stands; a stale claim is later taken as abandoned
-        db.session.rollback()
+        with contextlib.suppress(Exception):  # the database may be the thing that failed
+            db.session.rollback()
         log.exception("could not store the idempotent response", extra={"request_id": g.get("request_id")})
     return response

@@ -137,7 +137,7 @@ def init_web(app: Flask) -> None:
                 "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key"
             )
             response.headers["Access-Control-Expose-Headers"] = "ETag, X-Request-ID, Retry-After"
-        user = g.get("current_user")
+        user_id, role = g.get("user_ref") or (None, None)
         log.info(
             "%s %s %s",
             request.method,
@@ -149,8 +149,8 @@ def init_web(app: Flask) -> None:
                 "path": request.path,
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - g.get("start", time.perf_counter())) * 1000, 1),
-                "user_id": str(user.id) if user else None,
-                "role": user.role if user else None,
+                "user_id": user_id,
+                "role": role,
             },
         )
         return response
