@@ -72,21 +72,26 @@ def database_template(tmp_path_factory) -> str:
     return str(path)
 
 
+def reset_database(url: str) -> None:
+    """Empty a PostgreSQL test database but for what the migrations seeded."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        tables = conn.execute(sa.text(TABLES_SQL)).scalars()
+        names = ", ".join(f'"{t}"' for t in tables)
+        if names:
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        # Put back what the migrations seeded, as a fresh database would have it.
+        for table, rows in _SEEDS:
+            conn.execute(sa.insert(table), rows)
+    engine.dispose()
+
+
 @pytest.fixture
 def database_url(database_template: str, tmp_path: Path) -> Iterator[str]:
     """An empty, migrated database for one test."""
     if PG_URL:
         yield database_template
-        engine = sa.create_engine(database_template)
-        with engine.begin() as conn:
-            tables = conn.execute(sa.text(TABLES_SQL)).scalars()
-            names = ", ".join(f'"{t}"' for t in tables)
-            if names:
-                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            # Put back what the migrations seeded, as a fresh database would have it.
-            for table, rows in _SEEDS:
-                conn.execute(sa.insert(table), rows)
-        engine.dispose()
+        reset_database(database_template)
     else:
         path = tmp_path / "test.db"
         shutil.copy(database_template, path)
