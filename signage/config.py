@@ -57,6 +57,11 @@ def load_config() -> dict:
         secret = DEV_SECRET
     elif len(secret) < 32 and env == "production":
         raise ConfigError("SECRET_KEY must be at least 32 characters long in production")
+    elif secret == DEV_SECRET and env == "production":
+        raise ConfigError("SECRET_KEY is the published development key; set your own in production")
+    # Flask reads FLASK_DEBUG on its own: the debugger runs code sent to it, so never in production.
+    if env == "production" and _bool(os.environ.get("FLASK_DEBUG")):
+        raise ConfigError("FLASK_DEBUG is on: production never runs the debugger; unset it")
 
     timezone = os.environ.get("TIMEZONE", "Asia/Shanghai")
     try:
@@ -72,6 +77,7 @@ def load_config() -> dict:
 
     return {
         "SIGNAGE_ENV": env,
+        **({"DEBUG": False} if env == "production" else {}),
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": database_url,
         # Pre-ping costs a round trip per request; without it a dead pooled connection answers 503

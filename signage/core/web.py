@@ -137,6 +137,10 @@ def init_web(app: Flask) -> None:
                 "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key"
             )
             response.headers["Access-Control-Expose-Headers"] = "ETag, X-Request-ID, Retry-After"
+            if request.method == "OPTIONS":
+                # A preflight: without the methods a browser never sends PATCH or DELETE.
+                response.headers["Access-Control-Allow-Methods"] = response.headers.get("Allow", "")
+                response.headers["Access-Control-Max-Age"] = "600"
         user_id, role = g.get("user_ref") or (None, None)
         log.info(
             "%s %s %s",
