@@ -230,3 +230,9 @@ def test_ledger_export_csv_streams_the_same_rows(app, client, setup):
 def test_ledger_export_is_for_supervisors_and_admins(client, setup):
     assert_problem(client.get("/api/v1/exports/ledger", headers=setup["inspector"]), 403)
     assert_problem(client.get("/api/v1/exports/ledger?format=pdf", headers=setup["supervisor"]), 422)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_export_filtered_to_an_unknown_zone_is_422_not_a_broken_download(client, setup, fmt):
+    response = client.get(f"/api/v1/exports/ledger?format={fmt}&zone=NOPE", headers=setup["supervisor"])
+    assert "zone" in assert_problem(response, 422)["errors"]

@@ -22,7 +22,11 @@ SWAGGER_DIST = Path(flask_swagger_ui.__file__).parent / "dist"
 
 
 class ProblemSchema(ma.Schema):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details, with extension members a problem type may add."""
+
+    class Meta:
+        # RFC 9457 section 3.2: a problem type may carry extension members; clients ignore unknown ones.
+        unknown = ma.INCLUDE
 
     type = ma.fields.String(required=True, metadata={"description": "Stable URI naming the problem"})
     title = ma.fields.String(required=True)
@@ -34,6 +38,9 @@ class ProblemSchema(ma.Schema):
         keys=ma.fields.String(),
         metadata={"description": "Per-field messages, for validation problems"},
     )
+    retry_after = ma.fields.Integer(metadata={"description": "Seconds to wait, as in Retry-After (429)"})
+    current = ma.fields.Dict(metadata={"description": "The record as it is now, for a stale If-Match (412)"})
+    current_etag = ma.fields.String(metadata={"description": "Its ETag (412)"})
 
 
 BODY_LOCATIONS = {"json", "form", "files", "multipart"}

@@ -85,13 +85,13 @@ def _query(args: dict) -> sa.Select:
     return stmt
 
 
-def rows(args: dict) -> Iterator[list]:
+def rows(stmt: sa.Select) -> Iterator[list]:
     """The export's rows, read from the database in batches (never all at once)."""
     tz = ZoneInfo(current_app.config["TIMEZONE"])
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     kinds = LABELS["SignKind"]
     sides = LABELS["RoadSide"]
-    result = db.session.execute(_query(args).execution_options(yield_per=BATCH))
+    result = db.session.execute(stmt.execution_options(yield_per=BATCH))
     for r in result:
         changed: datetime = r.updated_at
         yield [
@@ -114,20 +114,20 @@ def rows(args: dict) -> Iterator[list]:
         ]
 
 
-def _csv(args: dict) -> Iterator[str]:
+def _csv(stmt: sa.Select) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     # A BOM so Excel opens the UTF-8 Chinese text correctly.
     writer.writerow([h for h, _ in HEADERS])
     yield "\ufeff" + buffer.getvalue()
-    for row in rows(args):
+    for row in rows(stmt):
         buffer.seek(0)
         buffer.truncate()
         writer.writerow(row)
         yield buffer.getvalue()
 
 
-def _xlsx(args: dict):
+def _xlsx(stmt: sa.Select):
     # Write-only mode spills rows to a temporary file, so memory stays flat however long the ledger.
     book = Workbook(write_only=True)
     sheet = book.create_sheet("台账 Ledger")
@@ -140,7 +140,7 @@ def _xlsx(args: dict):
         cell.font = Font(bold=True)
         header.append(cell)
     sheet.append(header)
-    for row in rows(args):
+    for row in rows(stmt):
         sheet.append(row)
     spool = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - send_file closes it after streaming
     book.save(spool)
@@ -156,12 +156,15 @@ class LedgerExport(MethodView):
     def get(self, args):
         """Export the ledger as xlsx or csv, one row per sign."""
         stamp = datetime.now().strftime("%Y%m%d")
+        # Built (and its filters checked) before anything streams: a 422 must not arrive as a
+        # broken 200 body, nor leave a half-written workbook behind.
+        stmt = _query(args)
         if args["format"] == "csv":
             return Response(
-                stream_with_context(_csv(args)),
+                stream_with_context(_csv(stmt)),
                 mimetype="text/csv",
                 headers={"Content-Disposition": f'attachment; filename="ledger-{stamp}.csv"'},
             )
         return send_file(
-            _xlsx(args), mimetype=XLSX_MIME, as_attachment=True, download_name=f"ledger-{stamp}.xlsx"
+            _xlsx(stmt), mimetype=XLSX_MIME, as_attachment=True, download_name=f"ledger-{stamp}.xlsx"
         )
