@@ -276,3 +276,10 @@ def test_bad_report_arguments_are_422(client, supervisor):
             client.get("/api/v1/reports/rectification?from=2026-05-02&to=2026-05-01", headers=supervisor), 422
         )["errors"]
     )
+
+
+def test_filter_by_road_counts_that_roads_hazards(app, client, scenario, supervisor):
+    with app.app_context():
+        road_id = factories.road("KS", "坎红路").id
+    body = client.get(f"/api/v1/reports/rectification?road={road_id}", headers=supervisor).get_json()
+    assert body["groups"][0]["found"] == len([r for r in scenario if r["zone"] == "KS"])

@@ -353,3 +353,10 @@ def test_feed_carries_notices_of_my_zone(client, phone):
     notices = [c for c in seen if c["entity"] == "notice"]
     assert [c["record"]["number"] for c in notices] == [notice.get_json()["number"]]
     assert "body" not in notices[0]["record"]
+
+
+@pytest.mark.parametrize("field", ["if_match", "idempotency_key"])
+def test_operation_header_values_with_line_breaks_are_422_naming_the_field(client, phone, field):
+    op = {"method": "POST", "path": "/api/v1/shops", "body": shop_body(phone), field: 'x"\r\nX-Role: admin'}
+    response = client.post("/api/v1/sync", json={"operations": [op]}, headers=phone["auth"])
+    assert field in str(assert_problem(response, 422)["errors"])

@@ -51,13 +51,19 @@ class PhotoSchema(ma.Schema):
     width = ma.fields.Integer(dump_only=True, metadata={"description": "Pixels, upright"})
     height = ma.fields.Integer(dump_only=True, metadata={"description": "Pixels, upright"})
     taken_at = ma.fields.AwareDateTime(
-        dump_only=True, metadata={"description": "EXIF capture time (evidence), when present"}
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "EXIF capture time (evidence), when present"},
     )
-    gps_lat = ma.fields.Float(dump_only=True, metadata={"description": "EXIF GPS latitude, WGS-84"})
-    gps_lng = ma.fields.Float(dump_only=True, metadata={"description": "EXIF GPS longitude, WGS-84"})
+    gps_lat = ma.fields.Float(
+        dump_only=True, allow_none=True, metadata={"description": "EXIF GPS latitude, WGS-84"}
+    )
+    gps_lng = ma.fields.Float(
+        dump_only=True, allow_none=True, metadata={"description": "EXIF GPS longitude, WGS-84"}
+    )
     uploaded_by_id = ma.fields.UUID(dump_only=True, metadata={"description": "Who first uploaded it"})
     created_at = ma.fields.AwareDateTime(dump_only=True)
-    recorded_at = ma.fields.AwareDateTime(dump_only=True)
+    recorded_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
     urls = ma.fields.Nested(PhotoUrlsSchema, dump_only=True)
 
     @ma.post_dump

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -50,7 +51,7 @@ class Filters:
     start: date | None = None
     end: date | None = None
     zone: str | None = None
-    road: str | None = None
+    road: uuid.UUID | None = None
     category: str | None = None
     shift: str | None = None
     inspector: str | None = None

@@ -6,6 +6,8 @@ import marshmallow as ma
 from marshmallow import validate
 
 MAX_BATCH = 500
+# They become request headers: visible ASCII only (a line break would split the header).
+HEADER_VALUE = validate.Regexp(r"^[\x20-\x7e]*$", error="must be printable ASCII without line breaks")
 
 
 class ChangesArgsSchema(ma.Schema):
@@ -42,8 +44,8 @@ class OperationSchema(ma.Schema):
         validate=validate.Regexp(r"^/api/v1/(?!sync)[A-Za-z0-9_\-/]+$", error="must be an API path"),
     )
     body = ma.fields.Dict(load_default=None, allow_none=True)
-    if_match = ma.fields.String(load_default=None, validate=validate.Length(max=200))
-    idempotency_key = ma.fields.String(load_default=None, validate=validate.Length(max=200))
+    if_match = ma.fields.String(load_default=None, validate=[validate.Length(max=200), HEADER_VALUE])
+    idempotency_key = ma.fields.String(load_default=None, validate=[validate.Length(max=200), HEADER_VALUE])
 
 
 class SyncRequestSchema(ma.Schema):
