@@ -7,13 +7,14 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export SIGNAGE_ENV ?= development
 
-.PHONY: run test lint format migrate demo check clean help flaky-network bench profile
+.PHONY: run test lint format migrate demo check fuzz clean help flaky-network bench profile
 
 help:
 	@echo "make run      set up, migrate the SQLite database, load the demo, serve on http://$(HOST):$(PORT)"
 	@echo "make test     run the test suite (PostgreSQL too when TEST_DATABASE_URL is set)"
 	@echo "make lint     ruff check and format check"
-	@echo "make check    lint and test"
+	@echo "make check    lint, test, and a longer fuzzing pass (FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) per operation)"
+	@echo "make fuzz     only the longer fuzzing pass"
 	@echo "make migrate  apply migrations to DATABASE_URL (SQLite file under instance/ by default)"
 	@echo "make flaky-network  a phone losing every third response, against gunicorn on PostgreSQL"
 	@echo "make bench    benchmark on PostgreSQL (BENCH_PG, default postgres@127.0.0.1:5432) into docs/benchmarks.md"
@@ -52,7 +53,13 @@ format: $(DEPS)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-check: lint test
+# The suite fuzzes every operation briefly (8 examples each); this pass takes more, with
+# schemathesis' coverage phase (boundary values of every parameter) on.
+FUZZ_EXAMPLES ?= 40
+fuzz: $(DEPS)
+	SIGNAGE_ENV=testing FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_fuzz.py
+
+check: lint test fuzz
 
 flaky-network: $(DEPS)
 	$(BIN)/python scripts/flaky_network.py
