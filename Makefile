@@ -55,7 +55,7 @@ format: $(DEPS)
 
 # The suite fuzzes every operation briefly (8 examples each); this pass takes more, with
 # schemathesis' coverage phase (boundary values of every parameter) on.
-FUZZ_EXAMPLES ?= 40
+FUZZ_EXAMPLES ?= 25
 fuzz: $(DEPS)
 	SIGNAGE_ENV=testing FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_fuzz.py
 

@@ -9,6 +9,7 @@ the database back as it was.
 
 from __future__ import annotations
 
+import functools
 import io
 import shutil
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from PIL import Image
 from signage import create_app
 from signage.core.db import db
 from tests import factories
-from tests.conftest import PG_URL, TEST_SECRET, reset_database
+from tests.conftest import PG_URL, TEST_SECRET, reset_database, upgrade
 from tests.helpers import bearer, make_user, sign_in
 
 ROLES = ("anon", "owner_a", "owner_b", "insp_1", "insp_2", "supervisor", "admin")
@@ -185,11 +186,31 @@ class Snapshot:
                         conn.execute(sa.insert(table), rows)
 
 
+SHARED_SCHEMA = "authz_shared"
+
+
+@functools.cache
+def _shared_schema_url(database_template: str) -> str:
+    """On PostgreSQL: a schema of its own, migrated once per run, for the module-scoped scenarios.
+
+    The per-test database is emptied after every test, and a module may hold both kinds of test.
+    """
+    engine = sa.create_engine(database_template)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {SHARED_SCHEMA} CASCADE"))
+        conn.execute(sa.text(f"CREATE SCHEMA {SHARED_SCHEMA}"))
+    engine.dispose()
+    joiner = "&" if "?" in database_template else "?"
+    url = f"{database_template}{joiner}options=-csearch_path%3D{SHARED_SCHEMA}"
+    upgrade(url)
+    return url
+
+
 def module_app(database_template: str, tmp_path_factory):
     """An app on a database of its own for one test module (yields app, client, scenario, snapshot)."""
     tmp = tmp_path_factory.mktemp("authz")
     if PG_URL:
-        url = database_template
+        url = _shared_schema_url(database_template)
     else:
         shutil.copy(database_template, tmp / "authz.db")
         url = f"sqlite:///{tmp / 'authz.db'}"
@@ -211,4 +232,4 @@ def module_app(database_template: str, tmp_path_factory):
             db.session.remove()
             db.engine.dispose()
         if PG_URL:
-            reset_database(url)
+            reset_database(url, SHARED_SCHEMA)

@@ -19,7 +19,7 @@ from signage import MIGRATIONS, create_app
 from signage.core.db import db
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-TABLES_SQL = "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+TABLES_SQL = "SELECT tablename FROM pg_tables WHERE schemaname = :schema AND tablename <> 'alembic_version'"
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
 
@@ -72,12 +72,12 @@ def database_template(tmp_path_factory) -> str:
     return str(path)
 
 
-def reset_database(url: str) -> None:
-    """Empty a PostgreSQL test database but for what the migrations seeded."""
+def reset_database(url: str, schema: str = "public") -> None:
+    """Empty a PostgreSQL test database (one schema of it) but for what the migrations seeded."""
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        tables = conn.execute(sa.text(TABLES_SQL)).scalars()
-        names = ", ".join(f'"{t}"' for t in tables)
+        tables = conn.execute(sa.text(TABLES_SQL), {"schema": schema}).scalars()
+        names = ", ".join(f'"{schema}"."{t}"' for t in tables)
         if names:
             conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         # Put back what the migrations seeded, as a fresh database would have it.

