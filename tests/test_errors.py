@@ -164,3 +164,14 @@ def test_request_log_does_not_read_the_database_after_the_view_committed(app, cl
         i for i, s in enumerate(statements) if s.lstrip().upper().startswith(("UPDATE", "INSERT"))
     )
     assert not [s for s in statements[last_write + 1 :] if "FROM users" in s]
+
+
+def test_nul_character_in_a_query_or_json_value_is_422_naming_it(client, admin):
+    query = client.get("/api/v1/shops", query_string={"q": "阿\x00芳"}, headers=admin)
+    assert "q" in assert_problem(query, 422, "validation-error")["errors"]
+    body = client.post("/api/v1/zones", json={"code": "XQ", "name": "新\x00区"}, headers=admin)
+    assert "name" in assert_problem(body, 422, "validation-error")["errors"]
+    nested = client.post(
+        "/api/v1/sync", json={"operations": [{"method": "POST", "path": "/api/v1/x\x00"}]}, headers=admin
+    )
+    assert "operations.0.path" in assert_problem(nested, 422)["errors"]

@@ -61,6 +61,21 @@ def _accepted_types(endpoint: str | None, method: str, app: Flask) -> tuple[str,
     return getattr(target, "_accepts", ("application/json",))
 
 
+def _nul_paths(value, path: str) -> list[str]:
+    """Dotted paths of the JSON strings (values or keys) holding a NUL character."""
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            found += [where] if "\x00" in str(key) else _nul_paths(item, where)
+        return found
+    if isinstance(value, list):
+        return [p for index, item in enumerate(value) for p in _nul_paths(item, f"{path}.{index}")]
+    return []
+
+
 def accepts(*mimetypes: str):
     """Declare the request body types a view takes (JSON by default)."""
 
@@ -116,6 +131,26 @@ def init_web(app: Flask) -> None:
             raise Problem(
                 415,
                 f"Send the body as {' or '.join(allowed)}, not {request.mimetype or 'an unnamed type'}.",
+            )
+
+    @app.before_request
+    def refuse_nul_characters():
+        # PostgreSQL text cannot hold U+0000: refuse it in any query or JSON value up front (422),
+        # rather than let the database fail the statement (a 500 on PostgreSQL, stored on SQLite).
+        if not request.path.startswith("/api/"):
+            return
+        found = [name for name, value in request.args.items(multi=True) if "\x00" in name + value]
+        found += [name for name, value in request.form.items(multi=True) if "\x00" in name + value]
+        if request.is_json and (request.content_length or 0) > 0:
+            found += _nul_paths(request.get_json(silent=True), "")
+        if found:
+            message = "must not contain the NUL character (U+0000)"
+            raise Problem(
+                422,
+                f"{found[0] or 'body'}: {message}",
+                slug="validation-error",
+                title="Validation failed",
+                errors={name or "body": [message] for name in found},
             )
 
     app.before_request(idempotency.before_request)
