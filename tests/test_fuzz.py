@@ -34,6 +34,8 @@ CALLERS = ("anon", "owner_a", "insp_1", "supervisor", "admin")
 @schemathesis.check
 def status_code_listed(ctx, response, case):
     """Stricter than status_code_conformance, which any status passes when `default` is documented."""
+    if case.method.upper() != case.operation.method.upper():
+        return  # the coverage phase's other methods on the path: 405 with Allow (tests/test_errors.py)
     listed = case.operation.responses.status_codes
     if str(response.status_code) not in listed and f"{str(response.status_code)[0]}XX" not in listed:
         raise AssertionError(f"{response.status_code} is not among the documented {sorted(listed)}")

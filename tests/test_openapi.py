@@ -75,3 +75,10 @@ def test_docs_assets_hold_no_cdn_fetches(client):
     with client.get("/api/v1/docs/assets/swagger-ui-bundle.js") as response:
         script = response.get_data(as_text=True)
     assert "unpkg.com" not in script and "cdn.jsdelivr" not in script
+
+
+def test_every_write_documents_the_body_checks_even_without_a_body(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    for path, method, op in _operations(spec):
+        if method in ("post", "put", "patch"):
+            assert {"413", "415"} <= set(op["responses"]), f"{method.upper()} {path}"

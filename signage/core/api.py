@@ -44,6 +44,7 @@ class ProblemSchema(ma.Schema):
 
 
 BODY_LOCATIONS = {"json", "form", "files", "multipart"}
+BODY_METHODS = {"post", "put", "patch"}
 # Every operation with a body can meet these before its own validation runs.
 BODY_ERRORS = {
     400: "BAD_REQUEST",
@@ -87,10 +88,14 @@ class Blueprint(SmorestBlueprint):
             manual = doc.setdefault("manual_doc", {})
             manual.setdefault("operationId", f"{method}{endpoint[0].upper()}{endpoint[1:]}")
             params = doc.get("arguments", {}).get("parameters", [])
+            responses = doc.setdefault("response", {}).setdefault("responses", {})
             if any(p.get("in") in BODY_LOCATIONS for p in params):
-                responses = doc.setdefault("response", {}).setdefault("responses", {})
                 for status, name in BODY_ERRORS.items():
                     responses.setdefault(status, []).append(name)
+            elif method in BODY_METHODS:
+                # No body expected, but one sent is still checked (web.check_body_type): 413, 415.
+                for status in (413, 415):
+                    responses.setdefault(status, []).append(BODY_ERRORS[status])
 
 
 class Api(SmorestApi):
