@@ -63,9 +63,9 @@ flaky-network: $(DEPS)
 faults: $(DEPS)
 	$(BIN)/python scripts/faults.py
 
-SECONDS_ ?= 120
+PHONES_SECONDS ?= 120
 phones: $(DEPS)
-	$(BIN)/python -m bench.phones --seconds $(SECONDS_)
+	$(BIN)/python -m bench.phones --seconds $(PHONES_SECONDS)
 
 # Never part of `make test`. wrk drives the load when it is there (installed here when apt can);
 # otherwise bench/load.py's Python driver does.

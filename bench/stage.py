@@ -139,6 +139,7 @@ class Write:
     body: dict | None = None
     photo: bytes | None = None
     key: str = field(default_factory=lambda: str(uuid.uuid4()))
+    headers: dict = field(default_factory=dict)  # e.g. If-Match
     answers: list[int] = field(default_factory=list)
 
     @property
@@ -247,7 +248,7 @@ class Phone:
 
     def send(self, write: Write) -> Answer:
         """Send a write (JSON, or a photo as multipart) with its Idempotency-Key; note the answer."""
-        headers = {"Idempotency-Key": write.key}
+        headers = {"Idempotency-Key": write.key, **write.headers}
         body = write.body
         if write.photo is not None:
             boundary = uuid.uuid4().hex
