@@ -267,38 +267,43 @@ def settle(phone: Phone, writes: list[Write], limit: float = 120) -> dict[str, i
     A 409 request-in-progress (the first attempt's claim is still "running", e.g. its worker was
     killed) is waited out as its Retry-After says; any other 4xx is final.
     """
-    todo = [w for w in writes if not w.done]
+    todo, replayed = [w for w in writes if not w.done], 0
     deadline = time.monotonic() + limit
     for write in todo:
         while time.monotonic() < deadline:
             answer = phone.send(write)
             in_progress = answer.body.get("type", "").endswith("request-in-progress")
+            replayed += answer.headers.get("idempotent-replayed") == "true"
             if answer.ok or not (answer.status in (0, 503) or in_progress):
                 break
             time.sleep(float(answer.headers.get("retry-after", 1)))
+    landed = sum(w.done for w in todo)
+    unsettled = [f"{w.kind} answered {w.answers}" for w in todo if not w.done]
     return {
         "retried": len(todo),
-        "landed": sum(w.done for w in todo),
-        "unsettled": sum(not w.done for w in todo),
+        "landed": landed,
+        "of them answered as replays": replayed,
+        "unsettled": unsettled,
     }
 
 
 def outcomes(answers: Iterable[Answer]) -> dict[str, int]:
-    """Answers counted by kind of outcome."""
+    """Answers counted by kind of outcome: 503 and 507 problem+json are the clean refusals."""
     out = dict.fromkeys(("requests", "2xx", "503 problem+json", "other 4xx", "5xx or non-problem"), 0)
     out["no answer"] = 0
     for a in answers:
         out["requests"] += 1
         if a.ok:
-            out["2xx"] += 1
-        elif a.status == 503 and a.problem:
-            out["503 problem+json"] += 1
+            kind = "2xx"
+        elif a.status in (503, 507) and a.problem:
+            kind = f"{a.status} problem+json"
         elif a.status == 0:
-            out["no answer"] += 1
+            kind = "no answer"
         elif 400 <= a.status < 500 and a.problem:
-            out["other 4xx"] += 1
+            kind = "other 4xx"
         else:
-            out["5xx or non-problem"] += 1
+            kind = "5xx or non-problem"
+        out[kind] = out.get(kind, 0) + 1
     return out
 
 

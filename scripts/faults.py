@@ -220,7 +220,9 @@ The cluster was stopped, held down {args.outage} s and started (`pg_ctlcluster -
 - {args.kills} workers killed, {args.warm} s apart; respawned by the master: {b["respawned"]} (slowest {b["respawn_s"]:.2f} s)
 - all answers: {fmt(b["all"])}
 - writes the kills cut off without an answer: {b["cut_off"]}; sent again with the same key: {fmt(b["retry"])}
-  (a cut-off write's key stays claimed as running until it is 60 s old: the retry waits out 409s)
+  (a cut-off write whose work had not landed keeps its key claimed as running until the claim is
+  60 s old, so its retry waits out 409 request-in-progress; one whose work had landed is answered
+  at once from the record, marked Idempotent-Replayed)
 - writes answered 2xx: {b["writes_2xx"]}; missing from the database afterwards: **{b["lost"]}**
 
 ## Half-written records after a and b
