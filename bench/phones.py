@@ -25,6 +25,18 @@ from pathlib import Path
 import psycopg
 
 from bench import stage
+from bench.phone import (
+    Answer,
+    Phone,
+    Write,
+    action_write,
+    hazard_write,
+    jpeg,
+    percentile,
+    photo_write,
+    shop_write,
+    sign_write,
+)
 
 DB = "signage_faults_phones"
 ZONES = ("GL", "DS", "KS")
@@ -34,7 +46,7 @@ PREFIX = "压测"
 
 def create_inspectors(port: int, count: int) -> list[tuple[str, str]]:
     """An inspector account per phone, spread over the zones, made by the demo admin."""
-    admin = stage.Phone(port)
+    admin = Phone(port)
     assert admin.login("admin", "demo-admin-2024").ok
     accounts = []
     for n in range(count):
@@ -51,7 +63,7 @@ class Field:
 
     def __init__(self, port: int, accounts: list[tuple[str, str]], seconds: float):
         self.port, self.accounts, self.seconds = port, accounts, seconds
-        self.phones: list[stage.Phone] = []
+        self.phones: list[Phone] = []
         self.retries = 0
         self.feed_changes = 0
 
@@ -60,7 +72,7 @@ class Field:
         deadline = time.monotonic() + self.seconds
         threads = []
         for n, (name, zone) in enumerate(self.accounts):
-            phone = stage.Phone(self.port)
+            phone = Phone(self.port)
             self.phones.append(phone)
             threads.append(threading.Thread(target=self._phone, args=(phone, n, name, zone, deadline)))
         started = time.monotonic()
@@ -70,7 +82,7 @@ class Field:
             t.join()
         return time.monotonic() - started
 
-    def _send(self, phone: stage.Phone, write: stage.Write) -> stage.Answer:
+    def _send(self, phone: Phone, write: Write) -> Answer:
         """Send a write; on no answer, a 5xx or a 409 still-running, send it again with the same key."""
         for attempt in range(6):
             answer = phone.send(write)
@@ -81,7 +93,7 @@ class Field:
             time.sleep(float(answer.headers.get("retry-after", 0.5 * 2**attempt)))
         return answer
 
-    def _pull(self, phone: stage.Phone, cursor: str | None, pages: int = 1) -> str | None:
+    def _pull(self, phone: Phone, cursor: str | None, pages: int = 1) -> str | None:
         """Pull the change feed from the cursor (at most `pages` pages); return where to resume."""
         for _ in range(pages):
             query = f"?limit=200&cursor={cursor}" if cursor else "?limit=200"
@@ -94,7 +106,7 @@ class Field:
                 break
         return cursor
 
-    def _phone(self, phone: stage.Phone, n: int, name: str, zone: str, deadline: float) -> None:
+    def _phone(self, phone: Phone, n: int, name: str, zone: str, deadline: float) -> None:
         rng = random.Random(n)
         time.sleep(rng.random())  # phones do not all wake up in the same millisecond
         if not phone.login(name, PASSWORD).ok:
@@ -108,28 +120,28 @@ class Field:
             if rounds % 3 == 0:
                 cursor = self._pull(phone, cursor)
 
-    def _round(self, phone: stage.Phone, rng: random.Random, road: str) -> None:
+    def _round(self, phone: Phone, rng: random.Random, road: str) -> None:
         """One shop on the road: its sign with a photo, a hazard with a photo, and what follows."""
-        photo = stage.photo_write(stage.jpeg(rng))
-        shop = stage.shop_write(road, rng, PREFIX)
+        photo = photo_write(jpeg(rng))
+        shop = shop_write(road, rng, PREFIX)
         if not (self._send(phone, photo).ok and self._send(phone, shop).ok):
             return
-        sign = stage.sign_write(shop, photo.id)
-        finding = stage.photo_write(stage.jpeg(rng))
+        sign = sign_write(shop, photo.id)
+        finding = photo_write(jpeg(rng))
         if not (self._send(phone, sign).ok and self._send(phone, finding).ok):
             return
-        hazard = stage.hazard_write(sign, [finding.id])
+        hazard = hazard_write(sign, [finding.id])
         answer = self._send(phone, hazard)
-        after = stage.photo_write(stage.jpeg(rng))
+        after = photo_write(jpeg(rng))
         if not (answer.ok and self._send(phone, after).ok):
             return
         if rng.random() < 0.25:
-            steps = [stage.action_write(hazard, "fix_on_spot", photo_ids=[after.id])]
+            steps = [action_write(hazard, "fix_on_spot", photo_ids=[after.id])]
         else:
             steps = [
-                stage.action_write(hazard, "notify", contact_method="phone", immediate_measure="power_off"),
-                stage.action_write(hazard, "submit_fix", photo_ids=[after.id]),
-                stage.action_write(hazard, "verify", result="pass"),
+                action_write(hazard, "notify", contact_method="phone", immediate_measure="power_off"),
+                action_write(hazard, "submit_fix", photo_ids=[after.id]),
+                action_write(hazard, "verify", result="pass"),
             ]
         for step in steps:
             step.headers["If-Match"] = answer.headers.get("etag", "")  # the version last seen
@@ -137,11 +149,11 @@ class Field:
             if not answer.ok:
                 return
 
-    def writes(self) -> list[stage.Write]:
+    def writes(self) -> list[Write]:
         return [w for p in self.phones for w in p.writes]
 
 
-def duplicates(url: str, writes: list[stage.Write]) -> dict[str, int]:
+def duplicates(url: str, writes: list[Write]) -> dict[str, int]:
     """Records beyond what the phones meant: extra shops per intended name, extra rows per client id."""
     meant = Counter(w.table for w in writes if w.done)
     with psycopg.connect(url) as conn:
@@ -162,14 +174,14 @@ def duplicates(url: str, writes: list[stage.Write]) -> dict[str, int]:
     }
 
 
-def latency_table(phones: list[stage.Phone]) -> list[str]:
+def latency_table(phones: list[Phone]) -> list[str]:
     merged: dict[str, list[float]] = defaultdict(list)
     for p in phones:
         for kind, values in p.latency.items():
             merged[kind] += values
     rows = ["| request | count | p50 ms | p99 ms | max ms |", "| --- | ---: | ---: | ---: | ---: |"]
     for kind, values in sorted(merged.items(), key=lambda kv: -len(kv[1])):
-        p50, p99 = stage.percentile(values, 50), stage.percentile(values, 99)
+        p50, p99 = percentile(values, 50), percentile(values, 99)
         rows.append(f"| {kind} | {len(values)} | {p50:.0f} | {p99:.0f} | {max(values):.0f} |")
     return rows
 

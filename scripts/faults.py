@@ -1,16 +1,12 @@
 """Faults survived: gunicorn on PostgreSQL under a steady load of phone writes, then
-
-  a. PostgreSQL restarted mid-run (stopped, held down --outage seconds, started again):
-     answers during the outage are 503 problem+json, the service recovers by itself, and
-     every write answered 2xx is in the database;
-  b. a gunicorn worker SIGKILLed mid-request: no half-written record, the master respawns it,
-     and the phones' retries of the writes the kill cut off land exactly once;
-  c. the media disk (a 2 MB tmpfs) filled with photo uploads: refused with 507 problem+json,
-     no photo row without its files, no partial file.
-
-The last run's figures go to docs/faults.md.  Needs root (pg_ctlcluster, mount).
-
-    .venv/bin/python scripts/faults.py [--threads 6] [--outage 3] [--kills 3]
+a. PostgreSQL stopped mid-run, held down --outage seconds, started: answers meanwhile are 503
+   problem+json, the service recovers by itself, every write answered 2xx is in the database;
+b. gunicorn workers SIGKILLed mid-request: no half-written record, the master respawns them,
+   and the phones' retries of the writes a kill cut off land exactly once;
+c. the media disk (a 2 MB tmpfs) filled by photo uploads: refused with 507 problem+json, no
+   photo row without its files, no partial file.
+Needs root (pg_ctlcluster, mount). The last run's figures go to docs/faults.md.
+Usage: .venv/bin/python scripts/faults.py [--threads 6] [--outage 3] [--kills 3]
 """
 
 from __future__ import annotations
@@ -24,24 +20,31 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import stage
+from bench.phone import (
+    Answer,
+    Phone,
+    Write,
+    hazard_write,
+    jpeg,
+    outcomes,
+    photo_write,
+    settle,
+    shop_write,
+    sign_write,
+)
 
 DB = "signage_faults_run"
 CLUSTER = ["pg_ctlcluster", "--skip-systemctl-redirect", *os.listdir("/etc/postgresql")[:1], "main"]
 
 
-def pg(action: str) -> None:
-    """Stop, start or restart this machine's PostgreSQL cluster."""
-    subprocess.run([*CLUSTER, action], check=True, capture_output=True)
-
-
-def ensure_pg_up() -> None:
-    """Start the cluster if it is down: other people's test databases live in it."""
-    if subprocess.run([*CLUSTER, "status"], capture_output=True).returncode != 0:
-        pg("start")
+def pg(action: str, check: bool = True) -> int:
+    """Stop, start, restart or ask the status of this machine's PostgreSQL cluster."""
+    return subprocess.run([*CLUSTER, action], check=check, capture_output=True).returncode
 
 
 class Load:
@@ -49,19 +52,17 @@ class Load:
 
     def __init__(self, port: int, road: str, threads: int):
         self.port, self.road, self.threads = port, road, threads
-        self.phones: list[stage.Phone] = []
-        self.timeline: list[tuple[float, float, stage.Answer]] = []  # (sent, answered, answer)
+        self.phones: list[Phone] = []
+        self.timeline: list[tuple[float, float, Answer]] = []  # (sent, answered, answer)
         self.stopping = threading.Event()
         self._workers: list[threading.Thread] = []
 
     def __enter__(self) -> Load:
-        for n in range(self.threads):
-            phone = stage.Phone(self.port, timeout=20)
+        self.phones = [Phone(self.port, timeout=20) for _ in range(self.threads)]
+        for n, phone in enumerate(self.phones):
             assert phone.login("insp_gl").ok
-            self.phones.append(phone)
             self._workers.append(threading.Thread(target=self._run, args=(phone, n), daemon=True))
-        for t in self._workers:
-            t.start()
+            self._workers[-1].start()
         return self
 
     def __exit__(self, *exc) -> None:
@@ -69,7 +70,7 @@ class Load:
         for t in self._workers:
             t.join()
 
-    def _send(self, phone: stage.Phone, write: stage.Write) -> stage.Answer:
+    def _send(self, phone: Phone, write: Write) -> Answer:
         sent = time.monotonic()
         answer = phone.send(write)
         self.timeline.append((sent, time.monotonic(), answer))
@@ -77,32 +78,31 @@ class Load:
             time.sleep(0.2)  # a phone backs off a little when the server is unwell
         return answer
 
-    def _run(self, phone: stage.Phone, n: int) -> None:
+    def _run(self, phone: Phone, n: int) -> None:
         rng = random.Random(n)
         while not self.stopping.is_set():
-            shop = stage.shop_write(self.road, rng, "故障测试")
+            shop = shop_write(self.road, rng, "故障测试")
             if not self._send(phone, shop).ok:
                 continue
-            sign = stage.sign_write(shop)
+            sign = sign_write(shop)
             if self._send(phone, sign).ok:
-                self._send(phone, stage.hazard_write(sign))
+                self._send(phone, hazard_write(sign))
 
-    def writes(self) -> list[stage.Write]:
+    def writes(self) -> list[Write]:
         return [w for p in self.phones for w in p.writes]
 
     def outcomes(self, since: float = 0.0, until: float = float("inf")) -> dict[str, int]:
         """The answers received between since and until, by outcome."""
-        return stage.outcomes(a for _, answered, a in self.timeline if since <= answered <= until)
+        return outcomes(a for _, answered, a in self.timeline if since <= answered <= until)
 
     def settle(self, url: str) -> dict:
         """Retry what got no 2xx (as phones do), then look every 2xx write up in the database."""
-        retry = stage.settle(self.phones[0], self.writes())
-        writes = self.writes()
+        retry, writes = settle(self.phones[0], self.writes()), self.writes()
+        checks = {"writes_2xx": sum(w.done for w in writes), "lost": len(stage.missing(url, writes))}
         return {
             "all": self.outcomes(),
             "retry": retry,
-            "writes_2xx": sum(w.done for w in writes),
-            "lost": len(stage.missing(url, writes)),
+            **checks,
             "odd": sorted({o for p in self.phones for o in p.odd}),
         }
 
@@ -149,32 +149,29 @@ def kill_workers(port: int, road: str, server, args) -> dict:
 
 
 def fill_disk(port: int, road: str, media: Path, args) -> dict:
-    sent: list[tuple[stage.Write, stage.Answer]] = []
+    sent: list[tuple[Write, Answer]] = []
 
     def uploader(n: int) -> None:
-        phone, rng, refused = stage.Phone(port), random.Random(n), 0
+        phone, rng, refused = Phone(port), random.Random(n), 0
         assert phone.login("insp_gl").ok
         while refused < 3 and len(sent) < 1000:
-            write = stage.photo_write(stage.jpeg(rng))
+            write = photo_write(jpeg(rng))
             answer = phone.send(write)
             sent.append((write, answer))
             refused += not answer.ok
 
-    threads = [threading.Thread(target=uploader, args=(n,)) for n in range(args.uploaders)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with ThreadPoolExecutor(args.uploaders) as pool:
+        list(pool.map(uploader, range(args.uploaders)))
     stored = [w for w, a in sent if a.ok]
-    phone = stage.Phone(port)
+    phone = Phone(port)
     phone.login("insp_gl")
     return {
         "stored": len(stored),
-        "refused": stage.outcomes(a for _, a in sent if not a.ok),
+        "refused": outcomes(a for _, a in sent if not a.ok),
         "refusal kinds": sorted({f"{a.status} {a.body.get('type')}" for _, a in sent if not a.ok}),
         "first_refusal": next((a for _, a in sent if not a.ok), None),
-        "same bytes again": phone.send(stage.photo_write(stored[0].photo)).status,
-        "a shop meanwhile": phone.send(stage.shop_write(road, random.Random(), "满盘")).status,
+        "same bytes again": phone.send(photo_write(stored[0].photo)).status,
+        "a shop meanwhile": phone.send(shop_write(road, random.Random(), "满盘")).status,
         "lost": len(stage.missing(args.url, stored)),
         "files": stage.photo_files(args.url, media),
         "df": subprocess.run(["df", "-h", str(media)], capture_output=True, text=True).stdout.splitlines()[
@@ -271,7 +268,7 @@ def main() -> int:
         stage.prepare(env)
         server = stage.gunicorn(env, args.port, logs)
         args.workers, args.gthreads = len(server.workers()), int(env.get("GUNICORN_THREADS", 4))
-        phone = stage.Phone(args.port)
+        phone = Phone(args.port)
         phone.login("insp_gl")
         road = phone.request("roads", "GET", "/api/v1/roads?zone=GL").body["items"][0]["id"]
         print("a. restarting PostgreSQL under load ...", flush=True)
@@ -287,7 +284,8 @@ def main() -> int:
         (stage.ROOT / "docs" / "faults.md").write_text(text)
         return 0 if ok else 1
     finally:
-        ensure_pg_up()
+        if pg("status", check=False) != 0:
+            pg("start")  # other people's test databases live in this cluster
         if server is not None:
             server.stop()
         if mounted:
