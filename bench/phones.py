@@ -15,6 +15,7 @@ The last run's figures go to docs/load-phones.md.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import tempfile
 import threading
@@ -204,7 +205,9 @@ def main() -> int:
         accounts = create_inspectors(args.port, args.phones)
         print(f"{args.phones} phones for {args.seconds:.0f} s ...", flush=True)
         field = Field(args.port, accounts, args.seconds)
+        before = os.times()
         elapsed = field.run()
+        client_cpu = sum(os.times()[:2]) - sum(before[:2])
         writes = field.writes()
         statuses = Counter()
         for p in field.phones:
@@ -222,7 +225,7 @@ def main() -> int:
         ok = ok and files["rows with a missing file"] == 0 and not unhandled
         fmt = lambda d: ", ".join(f"{k} {v}" for k, v in d.items())  # noqa: E731
         lines = [
-            "# Load: 50 phones in the field",
+            f"# Load: {args.phones} phones in the field",
             "",
             f"Last run {time.strftime('%Y-%m-%d %H:%M %Z')}, `make phones` (bench/phones.py): {args.phones} simulated "
             f"phones (threads, keep-alive http.client) for {args.seconds:.0f} s against gunicorn with the "
@@ -243,6 +246,9 @@ def main() -> int:
             f"- half-written records: {fmt(orphans)}",
             f"- photo files: {fmt(files)}",
             f"- changes pulled from the feed: {field.feed_changes}",
+            f"- CPU used by the phones' own process (JSON, JPEG making, threads): {client_cpu:.0f} s of the "
+            f"{elapsed * (os.cpu_count() or 1):.0f} core-seconds of the run; the rest went to gunicorn, "
+            "PostgreSQL and the machine's other tenants",
             "",
             "Latency per request kind, as the phones measured it (client side, includes queueing):",
             "",
