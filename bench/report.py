@@ -108,7 +108,9 @@ def markdown(run: Run) -> str:
         "## Settings",
         "",
         f"- Data: {s['shops']:,} shops, {s['signs']:,} signs (+ first versions), {s['zones']} zones, "
-        f"{s['roads']} roads (bench/generate.py, {s['generate_seconds']} s).",
+        f"{s['roads']} roads (bench/generate.py, {s['generate_seconds']} s); {s['hazards']:,} hazards "
+        "in every state (one INSERT … SELECT, as bench/report_bench.py).",
+        "- Writes (hazards, sync batch) stand against bare Flask only: their SQL cannot be replayed.",
         f"- gunicorn: {s['workers']} workers x {s['threads']} threads ({s['worker_class']}), "
         "max_requests off; the API with SIGNAGE_ENV=production, a random SECRET_KEY, "
         f"RATELIMIT_STORAGE_URI={s['ratelimit']}, JSON request logs to a file.",
@@ -130,13 +132,16 @@ def markdown(run: Run) -> str:
         f"- at rest (after start and sign-in): {run.memory.get('rest', '?')}",
         f"- after the run: {run.memory.get('after', '?')}",
         "",
-        "## Not yet built",
-        "",
-        "In issue 9, waiting for their features (no figure is made up for them):",
-        "",
-        *[f"- {name}" + (f" (target: {target})" if target else "") for name, target in run.not_built],
-        "",
     ]
+    if run.not_built:
+        lines += [
+            "## Not yet built",
+            "",
+            "In issue 9, waiting for their features (no figure is made up for them):",
+            "",
+            *[f"- {name}" + (f" (target: {target})" if target else "") for name, target in run.not_built],
+            "",
+        ]
     return "\n".join(lines)
 
 

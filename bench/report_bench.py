@@ -35,25 +35,28 @@ DB = "signage_bench_report"
 
 INSERT = """
 INSERT INTO hazards (id, sign_id, shop_id, zone_id, road_id, category, severity, shift, description,
-    state, found_at, found_by_id, lat, lng, deadline_at, rectified_at, fixed_on_spot, rework_count,
-    reopen_count, flagged, created_at, updated_at, version)
+    state, found_at, found_by_id, lat, lng, deadline_at, rectified_at, rectify_hours, fixed_on_spot,
+    rework_count, reopen_count, flagged, created_at, updated_at, version)
 SELECT gen_random_uuid(), s.id, s.shop_id, s.zone_id, s.road_id,
     (ARRAY['damaged','tilted','loose_or_fallen','rusted','exposed_wiring','unlit_characters','other'])[1 + g %% 7],
     (ARRAY['low','medium','high','critical'])[1 + (g / 7) %% 4],
     CASE WHEN g %% 3 = 0 THEN 'night' ELSE 'day' END, '',
     x.state, x.found, %(user)s, s.lat, s.lng, x.found + interval '72 hours',
-    CASE WHEN x.state = 'rectified' THEN x.found + (random() * interval '150 hours') END,
+    CASE WHEN x.state = 'rectified' THEN x.found + x.repair END,
+    CASE WHEN x.state = 'rectified' THEN extract(epoch FROM x.repair) / 3600.0 END,
     false, (g %% 5 = 0)::int, 0, false, x.found, x.found, 1
 FROM generate_series(1::bigint, %(n)s) AS g
 CROSS JOIN LATERAL (
     SELECT (ARRAY['reported','notified','fix_submitted','rectified','rectified','rectified'])[1 + (g * 7919) %% 6] AS state,
-           now() - (random() * interval '365 days') AS found
+           now() - (random() * interval '365 days') AS found,
+           random() * interval '150 hours' AS repair
 ) AS x
 JOIN (SELECT id, shop_id, zone_id, road_id, lat, lng, row_number() OVER (ORDER BY id) - 1 AS rn
       FROM signs WHERE lat IS NOT NULL) AS s
   ON s.rn = g %% %(signs)s
 """
 
+# The straightforward query: every figure in one GROUP BY over the same table and indexes.
 PLAIN_FULL = """
 SELECT z.code, h.category, count(*),
        sum(CASE WHEN h.state = 'rectified' THEN 1 ELSE 0 END),
@@ -62,24 +65,29 @@ SELECT z.code, h.category, count(*),
        sum(CASE WHEN h.state = 'rectified' OR h.deadline_at < now() THEN 1 ELSE 0 END),
        sum(CASE WHEN h.state = 'rectified' AND h.rectified_at <= h.deadline_at THEN 1 ELSE 0 END),
        sum(h.rework_count),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY CASE WHEN h.state = 'rectified'
-           THEN extract(epoch FROM h.rectified_at - h.found_at) / 3600.0 END),
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY CASE WHEN h.state = 'rectified'
-           THEN extract(epoch FROM h.rectified_at - h.found_at) / 3600.0 END)
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY h.rectify_hours),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY h.rectify_hours)
 FROM hazards h JOIN zones z ON z.id = h.zone_id
 GROUP BY z.code, h.category ORDER BY z.code, h.category
 """
 
+# The tightest plain SQL: what the endpoint runs, written by hand (counts, then percentiles).
+PLAIN_PERCENTILES = """
+SELECT zone_id, category,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY rectify_hours),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY rectify_hours)
+FROM hazards WHERE state = 'rectified' GROUP BY zone_id, category
+"""
+
 PLAIN = """
-SELECT z.code, h.category, count(*),
+SELECT h.zone_id, h.category, count(*),
        sum(CASE WHEN h.state = 'rectified' THEN 1 ELSE 0 END),
        sum(CASE WHEN h.state <> 'rectified' THEN 1 ELSE 0 END),
        sum(CASE WHEN h.state <> 'rectified' AND h.deadline_at < now() THEN 1 ELSE 0 END),
        sum(CASE WHEN h.state = 'rectified' OR h.deadline_at < now() THEN 1 ELSE 0 END),
        sum(CASE WHEN h.state = 'rectified' AND h.rectified_at <= h.deadline_at THEN 1 ELSE 0 END),
        sum(h.rework_count)
-FROM hazards h JOIN zones z ON z.id = h.zone_id
-GROUP BY z.code, h.category ORDER BY z.code, h.category
+FROM hazards h GROUP BY h.zone_id, h.category
 """
 
 
@@ -121,7 +129,9 @@ def main() -> int:
             user = conn.execute("SELECT id FROM users ORDER BY username LIMIT 1").fetchone()[0]
             signs = conn.execute("SELECT count(*) FROM signs WHERE lat IS NOT NULL").fetchone()[0]
             conn.execute(INSERT, {"n": args.hazards - have, "user": user, "signs": signs})
-            conn.execute("ANALYZE hazards")
+        # What autovacuum does after a bulk load: statistics, and the visibility map that lets
+        # the percentiles read their index alone.
+        conn.execute("VACUUM ANALYZE hazards")
         total = conn.execute("SELECT count(*) FROM hazards").fetchone()[0]
     load_s = time.perf_counter() - started
 
@@ -153,18 +163,20 @@ def main() -> int:
         plain_conn.execute(PLAIN_FULL).fetchall()
         plain_conn.rollback()
 
-    def call_counts():
+    def call_two_pass():
         plain_conn.execute(PLAIN).fetchall()
+        plain_conn.execute(PLAIN_PERCENTILES).fetchall()
         plain_conn.rollback()
 
-    call_endpoint(), call_plain(), call_counts()  # warm the caches
-    endpoint_ms, plain_ms, counts_ms = [], [], []
+    load = os.getloadavg()[0]
+    call_endpoint(), call_plain(), call_two_pass()  # warm the caches
+    endpoint_ms, plain_ms, two_pass_ms = [], [], []
     for _ in range(args.runs):
         endpoint_ms.append(_median_ms(call_endpoint, 1))
         plain_ms.append(_median_ms(call_plain, 1))
-        counts_ms.append(_median_ms(call_counts, 1))
+        two_pass_ms.append(_median_ms(call_two_pass, 1))
     plain_conn.close()
-    e, p, c = statistics.median(endpoint_ms), statistics.median(plain_ms), statistics.median(counts_ms)
+    e, p, c = statistics.median(endpoint_ms), statistics.median(plain_ms), statistics.median(two_pass_ms)
     with psycopg.connect(url) as conn:
         version = conn.execute("SHOW server_version").fetchone()[0]
     lines = [
@@ -172,16 +184,22 @@ def main() -> int:
         "",
         f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with `python -m bench.report_bench`: "
         f"{total:,} hazards over 40,000 signs, PostgreSQL {version}, Python {platform.python_version()}, "
-        f"{os.cpu_count()} cores (other work was running on the machine). Setup took {load_s:.0f} s.",
+        f"{os.cpu_count()} cores, load average {load:.1f} when timing began. Setup took {load_s:.0f} s.",
         "",
-        "| what | median of 5 (ms) |",
+        f"| what | median of {args.runs} (ms) |",
         "| --- | --- |",
-        f"| `GET {endpoint}` (full Flask stack, with percentiles) | {e:.0f} |",
-        f"| plain SQL: the same figures, one GROUP BY zone, category with percentile_cont | {p:.0f} |",
-        f"| ratio endpoint / plain SQL | {e / p:.2f} |",
-        f"| for reference: plain SQL of the counts alone (no percentiles) | {c:.0f} |",
+        f"| `GET {endpoint}` (full Flask stack: auth, both queries, labels, JSON) | {e:.0f} |",
+        f"| plain SQL: every figure in one GROUP BY zone, category with percentile_cont | {p:.0f} |",
+        f"| ratio endpoint / that plain SQL | {e / p:.2f} |",
+        f"| plain SQL, the endpoint's two queries by hand (counts; percentiles of rectified) | {c:.0f} |",
+        f"| ratio endpoint / the two plain queries | {e / c:.2f} |",
         "",
         "Targets: the endpoint within 1.5× of the plain query, and under 500 ms.",
+        "",
+        "How: hours to rectify are kept on each hazard (`rectify_hours`, migration 0008) with a partial",
+        "index on (zone_id, category, rectify_hours) for rectified hazards, so the percentiles read",
+        "that index in order instead of sorting half a million computed values; the counts group",
+        "by the hazard's own zone_id in one parallel hashed pass, and zone codes are looked up after.",
     ]
     print("\n".join(lines))
     (ROOT / "docs" / "benchmarks-report.md").write_text("\n".join(lines) + "\n")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench import generate, load, report
+from bench import generate, load, report, report_bench
 from bench.scenarios import NOT_YET_BUILT, SCENARIOS, Sample, Scenario
 from bench.servers import PeakWatcher, Server, get, memory_mb, start
 
@@ -42,6 +42,18 @@ def fresh_database(server_url: str, name: str, reuse: bool) -> tuple[str, bool]:
     return f"{server_url}/{name}", bool(reuse and exists)
 
 
+def add_hazards(dsn: str, wanted: int) -> int:
+    """Fill hazards up to `wanted` in one INSERT … SELECT (as bench.report_bench does)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        have = conn.execute("SELECT count(*) FROM hazards").fetchone()[0]
+        if have < wanted:
+            user = conn.execute("SELECT id FROM users ORDER BY username LIMIT 1").fetchone()[0]
+            signs = conn.execute("SELECT count(*) FROM signs WHERE lat IS NOT NULL").fetchone()[0]
+            conn.execute(report_bench.INSERT, {"n": wanted - have, "user": user, "signs": signs})
+            conn.execute("VACUUM ANALYZE hazards")
+        return conn.execute("SELECT count(*) FROM hazards").fetchone()[0]
+
+
 def build_sample(dsn: str, api: Server, headers: dict, size: int = 2000) -> Sample:
     """Shops to fetch, points to search near, and list cursors spread over the first pages."""
     rng = random.Random(7)
@@ -58,6 +70,16 @@ def build_sample(dsn: str, api: Server, headers: dict, size: int = 2000) -> Samp
         points.append(
             (lat + north / M_PER_DEG_LAT, lng + east / (M_PER_DEG_LAT * math.cos(math.radians(lat))))
         )
+    with psycopg.connect(dsn) as conn:
+        signs = [
+            str(r[0]) for r in conn.execute("SELECT id FROM signs WHERE status = 'active' LIMIT %s", (size,))
+        ]
+        places = [
+            (str(road), lat, lng)
+            for road, lat, lng in conn.execute(
+                "SELECT road_id, lat, lng FROM shops WHERE road_id IS NOT NULL LIMIT %s", (size,)
+            )
+        ]
     cursors: list[str | None] = [None]
     for _ in range(20):
         path = "/api/v1/shops?limit=200" + (f"&cursor={cursors[-1]}" if cursors[-1] else "")
@@ -68,7 +90,7 @@ def build_sample(dsn: str, api: Server, headers: dict, size: int = 2000) -> Samp
         if not nxt:
             break
         cursors.append(nxt)
-    return Sample(shops=shops, cursors=cursors, points=points)
+    return Sample(shops=shops, cursors=cursors, points=points, signs=signs, places=places)
 
 
 def requests_of(scenario: Scenario, sample: Sample, n: int = 1000) -> list[load.Request]:
@@ -129,6 +151,7 @@ def measure_load(api: Server, scenario: Scenario, reqs, headers, args) -> load.R
 
 def measure_download(api: Server, scenario: Scenario, reqs, headers) -> tuple[float, float, int]:
     """(seconds to the last byte, peak RSS of the busiest worker, bytes)."""
+    get(api.base, reqs[0].path, headers)  # once to warm the caches, as the SQL baseline is
     with PeakWatcher(api.workers()) as watch:
         started = time.perf_counter()
         status, body = get(api.base, reqs[0].path, headers)
@@ -137,6 +160,23 @@ def measure_download(api: Server, scenario: Scenario, reqs, headers) -> tuple[fl
         raise RuntimeError(f"{scenario.name}: {status} {body[:300]!r}")
     _, _, peak = watch.busiest()
     return seconds, peak, len(body)
+
+
+def measure_batch(api: Server, scenario: Scenario, reqs, headers) -> list[report.Row]:
+    """A sync batch sent once, then again (a phone retrying after a lost answer)."""
+    body = json.dumps(reqs[0].body).encode()
+    headers = {**headers, "Content-Type": "application/json"}
+    rows = []
+    for label, expected in (("", "created"), (", replayed", "replayed")):
+        started = time.perf_counter()
+        status, answer = get(api.base, reqs[0].path, headers, body, "POST")
+        seconds = time.perf_counter() - started
+        results = json.loads(answer)["results"] if status == 200 else []
+        if status != 200 or {r["result"] for r in results} != {expected}:
+            raise RuntimeError(f"{scenario.name}{label}: {status} {answer[:300]!r}")
+        rows.append(report.Row(scenario.name + label, 1, seconds=seconds, note=f"{len(results)} {expected}"))
+    rows[0].target = scenario.target
+    return rows
 
 
 def sql_statements(
@@ -167,6 +207,8 @@ def measure_scenario(scenario: Scenario, ctx: dict, args) -> list[report.Row]:
     """The scenario's row and one row per baseline; load figures interleaved with their baselines."""
     reqs = requests_of(scenario, ctx["sample"])
     api, headers = ctx["api"], ctx["headers"]
+    if scenario.measure == "batch":
+        return measure_batch(api, scenario, reqs, headers)
     if scenario.measure == "download":
         seconds, peak, size = measure_download(api, scenario, reqs, headers)
         row = report.Row(scenario.name, 1, seconds=seconds, peak_mb=peak, target=scenario.target)
@@ -259,6 +301,8 @@ def run(args) -> report.Run:
     print(f"database {args.db_name}: {'reused' if reused else 'created'}; generating …", flush=True)
     counts = generate.generate(url, shops=args.shops)
     print(f"  {counts['shops']:,} shops, {counts['signs']:,} signs ({counts['seconds']} s)", flush=True)
+    counts["hazards"] = add_hazards(url, args.hazards)
+    print(f"  {counts['hazards']:,} hazards", flush=True)
     with psycopg.connect(url) as conn:
         pg_version = conn.execute("SELECT version()").fetchone()[0].split(" on ")[0]
     result.machine = report.describe_machine(pg_version)
@@ -267,6 +311,7 @@ def run(args) -> report.Run:
         "shops": counts["shops"],
         "signs": counts["signs"],
         "zones": counts["zones"],
+        "hazards": counts["hazards"],
         "roads": counts["roads"],
         "generate_seconds": counts["seconds"],
         "workers": args.workers,
@@ -312,6 +357,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--db-name", default="signage_bench")
     parser.add_argument("--shops", type=int, default=100_000)
+    parser.add_argument("--hazards", type=int, default=1_000_000)
     parser.add_argument("--duration", type=float, default=float(os.environ.get("BENCH_DURATION", 10)))
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per load figure")

@@ -225,6 +225,61 @@ def test_batch_of_500_with_three_bad_stores_the_rest_and_skips_dependants(app, c
     assert sum(r["result"] == "replayed" for r in again) == shops + signs
 
 
+def _events(client, app, entity_id):
+    make_user(app, "auditor", "supervisor") if not getattr(app, "_auditor", None) else None
+    app._auditor = True
+    auth = bearer(sign_in(client, "auditor"))
+    return client.get(f"/api/v1/events?entity_id={entity_id}", headers=auth).get_json()["items"]
+
+
+def test_batch_records_one_audit_event_per_change_and_none_for_failures(app, client, phone):
+    shop = shop_body(phone)
+    sign = {"id": str(uuid.uuid4()), "shop_id": shop["id"], "kind": "light_box", "width_m": 2, "height_m": 1}
+    bad = shop_body(phone, 1, credit_code="not-a-code")
+    ops = [
+        {"method": "POST", "path": "/api/v1/shops", "body": shop},
+        {"method": "POST", "path": "/api/v1/signs", "body": sign},
+        {"method": "POST", "path": "/api/v1/shops", "body": bad},
+        {
+            "method": "PATCH",
+            "path": f"/api/v1/shops/{shop['id']}",
+            "body": {"name": "改名"},
+            "if_match": f'"{uuid.UUID(shop["id"]).hex}-1"',
+        },
+    ]
+    headers = {**phone["auth"], "X-Request-ID": "phone-batch-7"}
+    results = client.post("/api/v1/sync", json={"operations": ops}, headers=headers).get_json()["results"]
+    assert [r["result"] for r in results] == ["created", "created", "invalid", "updated"]
+    shop_events = _events(client, app, shop["id"])
+    assert [(e["entity"], e["action"], e["request_id"]) for e in shop_events] == [
+        ("shops", "create", "phone-batch-7.0"),
+        ("shops", "update", "phone-batch-7.3"),
+    ]
+    assert shop_events[1]["before"]["name"] == "店铺0" and shop_events[1]["after"]["name"] == "改名"
+    assert [e["action"] for e in _events(client, app, sign["id"])] == ["create"]
+    assert _events(client, app, bad["id"]) == []
+
+
+def test_batch_repeating_an_id_answers_it_as_a_retry_would(app, client, phone):
+    shop = shop_body(phone)
+    ops = [
+        {"method": "POST", "path": "/api/v1/shops", "body": shop},
+        {"method": "POST", "path": "/api/v1/shops", "body": shop},
+        {"method": "POST", "path": "/api/v1/shops", "body": {**shop, "name": "别的名字"}},
+    ]
+    results = client.post("/api/v1/sync", json={"operations": ops}, headers=phone["auth"]).get_json()[
+        "results"
+    ]
+    assert [(r["result"], r["status"]) for r in results] == [
+        ("created", 201),
+        ("replayed", 200),
+        ("conflict", 409),
+    ]
+    assert results[1]["body"] == {**results[0]["body"]}
+    assert results[2]["body"]["type"].endswith("id-conflict")
+    assert count(app, Shop) == 1
+
+
 def test_batch_reports_photos_the_server_lacks(client, phone):
     shop = shop_body(phone)
     missing = str(uuid.uuid4())

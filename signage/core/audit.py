@@ -172,11 +172,47 @@ def _write_events(session: Session, _flush_context) -> None:
     for obj in session.deleted:
         if isinstance(obj, Audited):
             add(obj, "delete", _snapshot(obj), None)
+    buffer = session.info.get(_BUFFER)
+    if buffer is not None:
+        buffer.extend(rows)
+    elif rows:
+        _insert(session, rows)
+
+
+def _insert(session: Session, rows: list[dict]) -> None:
+    insert = sa.insert(Event)
+    if session.get_bind().dialect.name == "postgresql":
+        insert = insert.values(txid=sa.func.txid_current())
+    session.connection().execute(insert, rows)
+
+
+# Session.info key of the events a buffering session holds until `write_buffered`.
+_BUFFER = "audit_buffer"
+
+
+def buffer_events(session: Session) -> None:
+    """Hold session's events and write them in one statement at the end (a sync batch's many
+    small operations). Events of work that is rolled back, a savepoint included, are dropped."""
+    buffer: list[dict] = []
+    marks: dict = {}
+    session.info[_BUFFER] = buffer
+
+    @sa.event.listens_for(session, "after_transaction_create")
+    def _mark(_session, transaction):
+        marks[transaction] = len(buffer)
+
+    @sa.event.listens_for(session, "after_soft_rollback")
+    def _drop(_session, previous_transaction):
+        if previous_transaction in marks:
+            del buffer[marks.pop(previous_transaction) :]
+
+
+def write_buffered(session: Session) -> None:
+    """Write the events a buffering session holds, in the order they happened."""
+    rows = session.info.get(_BUFFER)
     if rows:
-        insert = sa.insert(Event)
-        if session.get_bind().dialect.name == "postgresql":
-            insert = insert.values(txid=sa.func.txid_current())
-        session.connection().execute(insert, rows)
+        _insert(session, rows)
+        rows.clear()
 
 
 @sa.event.listens_for(Event, "before_update")

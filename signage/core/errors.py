@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 
 import marshmallow as ma
@@ -136,6 +137,14 @@ def from_http_exception(error: HTTPException) -> Problem:
     return Problem(status, detail, headers=headers)
 
 
+def _taken_id(error: IntegrityError) -> bool:
+    """Whether the violated constraint is a table's primary key (PostgreSQL names it, SQLite says it)."""
+    diag = getattr(error.orig, "diag", None)
+    if diag is not None:
+        return (diag.constraint_name or "").startswith("pk_")
+    return bool(re.match(r"UNIQUE constraint failed: \w+\.id$", str(error.orig)))
+
+
 def register_error_handlers(app: Flask) -> None:
     """Install the handlers that make every error a problem+json response."""
 
@@ -170,6 +179,11 @@ def register_error_handlers(app: Flask) -> None:
     def handle_integrity(error: IntegrityError):
         db.session.rollback()
         log.info("integrity error: %s", error.orig)
+        if _taken_id(error):
+            # A client-made id already in use: creates rely on the key rather than look first.
+            return problem_response(
+                Problem(409, "A record with this id exists.", slug="id-taken", errors={"id": ["is taken"]})
+            )
         return problem_response(
             Problem(409, "The change conflicts with a record already stored.", slug="conflict")
         )

@@ -43,6 +43,9 @@ _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 # A "running" claim older than this is taken to be from a crashed worker and may be re-run.
 ABANDONED_AFTER = timedelta(seconds=60)
 _KEPT_HEADERS = ("Location", "ETag", "Content-Type")
+# WSGI environ key a sync batch sets on an operation whose scope it has claimed: a dict the
+# operation's response is put in (a client cannot set environ keys, only headers).
+BATCH_CLAIM = "signage.batch_claim"
 
 
 class IdempotencyRecord(db.Model):
@@ -69,8 +72,12 @@ def _scope() -> tuple[str, str, dict | None] | None:
     user = g.get("current_user")
     if request.method != "POST" or user is None or not request.path.startswith("/api/v1/"):
         return None
-    key = request.headers.get("Idempotency-Key")
     body = request.get_json(silent=True) if request.is_json else None
+    return scope_of(user.id, request.path, request.headers.get("Idempotency-Key"), body)
+
+
+def scope_of(user_id, path: str, key: str | None, body: dict | None) -> tuple[str, str, dict | None] | None:
+    """(kind, scope, body) of a POST by user_id: its Idempotency-Key, else its client-made id."""
     if key is not None:
         if not _KEY.match(key):
             raise Problem(
@@ -78,9 +85,9 @@ def _scope() -> tuple[str, str, dict | None] | None:
                 "Idempotency-Key must be 1-200 visible ASCII characters.",
                 errors={"Idempotency-Key": ["must be 1-200 visible ASCII characters"]},
             )
-        return "key", f"key:{user.id}:{key}", body
+        return "key", f"key:{user_id}:{key}", body
     if isinstance(body, dict) and isinstance(body.get("id"), str) and len(body["id"]) <= 64:
-        return "id", f"id:{user.id}:{request.path}:{body['id'].lower()}", body
+        return "id", f"id:{user_id}:{path}:{body['id'].lower()}", body
     return None
 
 
@@ -91,11 +98,47 @@ def request_hash(path: str, body: dict | None, raw: bytes = b"") -> str:
     return hashlib.sha256(path.encode() + b"\n" + raw).hexdigest()
 
 
+def replay_status(record: IdempotencyRecord, kind: str) -> int:
+    """The status a replay answers with: a create replayed by its id created nothing (200)."""
+    return 200 if kind == "id" and record.status_code == 201 else record.status_code
+
+
+def is_stale(record: IdempotencyRecord, now: datetime) -> bool:
+    """Expired, or a claim left "running" by a worker that died."""
+    return record.expires_at <= now or (
+        record.state == "running" and record.created_at <= now - ABANDONED_AFTER
+    )
+
+
+def new_claim(scope: str, digest: str, body: dict | None, kind: str, now: datetime) -> dict:
+    """The columns of a fresh "running" claim."""
+    return {
+        "scope": scope,
+        "request_hash": digest,
+        "request_body": body if kind == "id" else None,
+        "state": "running",
+        "created_at": now,
+        "expires_at": now + timedelta(seconds=current_app.config["IDEMPOTENCY_TTL"]),
+    }
+
+
+def done_columns(response: Response) -> dict:
+    """The columns that turn a claim into a stored, replayable response."""
+    return {
+        "state": "done",
+        "status_code": response.status_code,
+        "response_body": response.get_data(as_text=True),
+        "response_headers": {k: response.headers[k] for k in _KEPT_HEADERS if k in response.headers},
+    }
+
+
+def storable(response: Response) -> bool:
+    """Only successful, whole responses are kept for replay."""
+    return 200 <= response.status_code < 300 and not response.is_streamed
+
+
 def _replay(record: IdempotencyRecord, kind: str) -> Response:
-    status = record.status_code
-    if kind == "id" and status == 201:
-        status = 200  # the record exists already: nothing was created this time
-    response = Response(record.response_body, status=status)
+    response = Response(record.response_body, status=replay_status(record, kind))
     for key, value in (record.response_headers or {}).items():
         response.headers[key] = value
     response.headers["Idempotent-Replayed"] = "true"
@@ -107,13 +150,15 @@ def before_request():
     found = _scope()
     if found is None:
         return None
+    claimed = request.environ.get(BATCH_CLAIM)
+    if claimed is not None:
+        g.batch_claim = claimed  # a sync batch claimed this scope for the operation already
+        return None
     kind, scope, body = found
     digest = request_hash(request.path, body, b"" if body is not None else request.get_data())
     now = clock.now()
     record = db.session.scalar(sa.select(IdempotencyRecord).where(IdempotencyRecord.scope == scope))
-    if record is not None and (
-        record.expires_at <= now or (record.state == "running" and record.created_at <= now - ABANDONED_AFTER)
-    ):
+    if record is not None and is_stale(record, now):
         db.session.delete(record)
         db.session.flush()
         record = None
@@ -155,14 +200,7 @@ def before_request():
         db.session.rollback()
         g.idempotent_replay = True
         return _replay(record, kind)
-    record = IdempotencyRecord(
-        scope=scope,
-        request_hash=digest,
-        request_body=body if kind == "id" else None,
-        state="running",
-        created_at=now,
-        expires_at=now + timedelta(seconds=current_app.config["IDEMPOTENCY_TTL"]),
-    )
+    record = IdempotencyRecord(**new_claim(scope, digest, body, kind, now))
     db.session.add(record)
     try:
         db.session.commit()
@@ -229,6 +267,10 @@ def _replay_applied(body: dict | None) -> Response | None:
 
 def after_request(response: Response) -> Response:
     """Store a successful response for replay; release the claim of a failed one."""
+    claim = g.pop("batch_claim", None)
+    if claim is not None:
+        claim["response"] = response  # the batch stores all its operations' answers at once
+        return response
     record_id = g.pop("idempotency_record_id", None)
     if record_id is None:
         return response
@@ -237,11 +279,9 @@ def after_request(response: Response) -> Response:
         record = db.session.get(IdempotencyRecord, record_id)
         if record is None:
             return response
-        if 200 <= response.status_code < 300 and not response.is_streamed:
-            record.state = "done"
-            record.status_code = response.status_code
-            record.response_body = response.get_data(as_text=True)
-            record.response_headers = {k: response.headers[k] for k in _KEPT_HEADERS if k in response.headers}
+        if storable(response):
+            for key, value in done_columns(response).items():
+                setattr(record, key, value)
         else:
             db.session.delete(record)
         db.session.commit()

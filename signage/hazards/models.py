@@ -39,6 +39,15 @@ class Hazard(UUIDPrimaryKey, Timestamps, Versioned, Audited, db.Model):
         # The overdue list: open states whose deadline has passed.
         sa.Index("ix_hazards_state_deadline_at", "state", "deadline_at"),
         sa.Index("ix_hazards_zone_id_category", "zone_id", "category"),
+        # Percentiles of repair time by zone and category read this index alone, presorted.
+        sa.Index(
+            "ix_hazards_rectified_hours",
+            "zone_id",
+            "category",
+            "rectify_hours",
+            postgresql_where=sa.text("state = 'rectified'"),
+            sqlite_where=sa.text("state = 'rectified'"),
+        ),
     )
 
     sign_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("signs.id"), index=True)
@@ -66,6 +75,9 @@ class Hazard(UUIDPrimaryKey, Timestamps, Versioned, Audited, db.Model):
     immediate_measure: Mapped[str | None] = mapped_column(sa.String(16))
     fix_submitted_at: Mapped[datetime | None]
     rectified_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Hours from finding to verified rectification, kept with the row (see _keep_rectify_hours)
+    # so the report's percentiles read a column, not a computation over a million rows.
+    rectify_hours: Mapped[float | None] = mapped_column(sa.Float())
     verified_by_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
     fixed_on_spot: Mapped[bool] = mapped_column(default=False)
     rework_count: Mapped[int] = mapped_column(default=0, index=True)
@@ -156,3 +168,13 @@ class DeadlineRule(UUIDPrimaryKey, Timestamps, Versioned, Audited, db.Model):
     category: Mapped[str] = mapped_column(sa.String(24))
     severity: Mapped[str] = mapped_column(sa.String(8))
     hours: Mapped[int]
+
+
+@sa.event.listens_for(Hazard, "before_insert")
+@sa.event.listens_for(Hazard, "before_update")
+def _keep_rectify_hours(_mapper, _connection, hazard: Hazard) -> None:
+    """Hours to rectify follow the state and the two times, however they were changed."""
+    if hazard.state == HazardState.RECTIFIED.value and hazard.rectified_at and hazard.found_at:
+        hazard.rectify_hours = (hazard.rectified_at - hazard.found_at).total_seconds() / 3600
+    else:
+        hazard.rectify_hours = None

@@ -95,8 +95,6 @@ def report_hazard(
     if sign is None:
         raise field_error("sign_id", "no such sign")
     require_zone(actor, sign.zone_id)
-    if id is not None and db.session.get(Hazard, id) is not None:
-        raise Problem(409, f"A hazard with id {id} exists.", slug="id-taken", errors={"id": ["is taken"]})
     if sign.status != "active":
         raise field_error("sign_id", "the sign has been removed")
     not_in_future(recorded_at)

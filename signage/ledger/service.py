@@ -117,8 +117,6 @@ def create_shop(*, actor, confirm_distinct: bool = False, **data) -> Shop:
     """Register a shop on a road in the actor's zones; refuse a likely duplicate unless confirmed."""
     road = _road(data["road_id"])
     require_zone(actor, road.zone_id)
-    if data.get("id") and db.session.get(Shop, data["id"]) is not None:
-        raise Problem(409, "A shop with this id exists.", slug="id-taken")
     if not confirm_distinct and (existing := _duplicate(data)):
         _refuse_duplicate(existing)
     shop = Shop(zone_id=road.zone_id, registered_by_id=actor.id, **data)
@@ -185,8 +183,6 @@ def create_sign(*, actor, photo_id=None, note: str = "", **data) -> Sign:
         if not data.get("owner_name"):
             raise field_error("owner_name", "a standalone facility needs its owner's name")
     require_zone(actor, zone_id)
-    if data.get("id") and db.session.get(Sign, data["id"]) is not None:
-        raise Problem(409, "A sign with this id exists.", slug="id-taken")
     sign = Sign(zone_id=zone_id, created_by_id=actor.id, current_photo_id=_photo(photo_id), **data)
     db.session.add(sign)
     db.session.flush()

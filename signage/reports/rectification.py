@@ -14,7 +14,7 @@ from signage.accounts.models import User
 from signage.core import clock
 from signage.core.db import db
 from signage.hazards.models import OPEN_STATES, Hazard
-from signage.reports.timezones import LocalTime, hours_between, local_bounds
+from signage.reports.timezones import LocalTime, local_bounds
 from signage.zones.models import Road, Zone
 
 GROUPINGS = ("zone", "road", "category", "shift", "inspector", "severity", "week", "day")
@@ -58,14 +58,16 @@ class Filters:
 
 
 def _group_columns(group_by: tuple[str, ...], local: LocalTime) -> list[tuple[str, sa.ColumnElement]]:
+    # Zones, roads and inspectors group by the hazard's own id columns, named after the
+    # aggregation: no join runs over the million rows, and the indexes serve the grouping.
     columns = []
     for name in group_by:
         if name == "zone":
-            columns.append(("zone", Zone.code))
+            columns.append(("zone", Hazard.zone_id))
         elif name == "road":
-            columns.append(("road", sa.func.coalesce(Road.name, "")))
+            columns.append(("road", Hazard.road_id))
         elif name == "inspector":
-            columns.append(("inspector", User.username))
+            columns.append(("inspector", Hazard.found_by_id))
         elif name == "week":
             columns.append(("week", local.week(Hazard.found_at)))
         elif name == "day":
@@ -75,25 +77,20 @@ def _group_columns(group_by: tuple[str, ...], local: LocalTime) -> list[tuple[st
     return columns
 
 
-def _base(stmt: sa.Select, filters: Filters, lo, hi, group_by: tuple[str, ...] = ()) -> sa.Select:
-    # Join only what the grouping or the filters read: each join costs on a million rows.
+def _base(stmt: sa.Select, filters: Filters, lo, hi) -> sa.Select:
     stmt = stmt.select_from(Hazard)
-    if "zone" in group_by or filters.zone:
-        stmt = stmt.join(Zone, Zone.id == Hazard.zone_id)
-    if "road" in group_by:
-        stmt = stmt.outerjoin(Road, Road.id == Hazard.road_id)
-    if "inspector" in group_by or filters.inspector:
-        stmt = stmt.join(User, User.id == Hazard.found_by_id)
     if lo is not None:
         stmt = stmt.where(Hazard.found_at >= lo)
     if hi is not None:
         stmt = stmt.where(Hazard.found_at < hi)
     if filters.zone:
-        stmt = stmt.where(Zone.code == filters.zone)
+        zone_id = sa.select(Zone.id).where(Zone.code == filters.zone).scalar_subquery()
+        stmt = stmt.where(Hazard.zone_id == zone_id)
     if filters.road:
         stmt = stmt.where(Hazard.road_id == filters.road)
     if filters.inspector:
-        stmt = stmt.where(User.username == filters.inspector)
+        found_by = sa.select(User.id).where(User.username == filters.inspector).scalar_subquery()
+        stmt = stmt.where(Hazard.found_by_id == found_by)
     for name in ("category", "shift", "severity"):
         value = getattr(filters, name)
         if value:
@@ -101,30 +98,50 @@ def _base(stmt: sa.Select, filters: Filters, lo, hi, group_by: tuple[str, ...] =
     return stmt
 
 
-def _percentile_parts(group_cols, filters, lo, hi, dialect: str, group_by: tuple[str, ...]):
-    """Per group: the two ordered values around the 50th and 90th percentile, and the fraction."""
-    hours = hours_between(dialect, Hazard.found_at, Hazard.rectified_at).label("hours")
+def _grouped(stmt: sa.Select, group_cols) -> sa.Select:
+    return stmt.group_by(*[col for _, col in group_cols]) if group_cols else stmt
+
+
+def _percentiles(group_cols, filters, lo, hi, dialect: str) -> dict[tuple, dict]:
+    """Median and 90th percentile of hours to rectify per group, over rectified hazards only."""
     keys = [col.label(name) for name, col in group_cols]
+    rectified = Hazard.state == RECTIFIED
+    if dialect == "postgresql":
+        # Ordered-set aggregates; grouped by zone and category they read one index, presorted.
+        stmt = _base(
+            sa.select(
+                *keys,
+                sa.func.percentile_cont(0.5).within_group(Hazard.rectify_hours).label("median"),
+                sa.func.percentile_cont(0.9).within_group(Hazard.rectify_hours).label("p90"),
+            ),
+            filters,
+            lo,
+            hi,
+        ).where(rectified)
+        return {
+            tuple(row[: len(keys)]): {"median_hours": _rounded(row.median), "p90_hours": _rounded(row.p90)}
+            for row in db.session.execute(_grouped(stmt, group_cols))
+        }
+    # SQLite has no percentile aggregate: rank each group's hours, then pick around the positions.
     partition = [col for _, col in group_cols] or None
     ranked = (
         _base(
             sa.select(
                 *keys,
-                hours,
-                sa.func.row_number().over(partition_by=partition, order_by=hours).label("rn"),
+                Hazard.rectify_hours.label("hours"),
+                sa.func.row_number().over(partition_by=partition, order_by=Hazard.rectify_hours).label("rn"),
                 sa.func.count().over(partition_by=partition).label("n"),
             ),
             filters,
             lo,
             hi,
-            group_by,
         )
-        .where(Hazard.state == RECTIFIED, Hazard.rectified_at.is_not(None))
+        .where(rectified, Hazard.rectify_hours.is_not(None))
         .subquery()
     )
     parts = []
     for tenths in (5, 9):
-        # Position p·(n−1) in whole and tenths, in integer arithmetic both databases share.
+        # Position p·(n−1) in whole and tenths, in integer arithmetic.
         whole = (ranked.c.n - 1) * tenths // 10
         parts += [
             sa.func.max(sa.case((ranked.c.rn == whole + 1, ranked.c.hours))).label(f"p{tenths}_lo"),
@@ -133,25 +150,30 @@ def _percentile_parts(group_cols, filters, lo, hi, dialect: str, group_by: tuple
         ]
     names = [name for name, _ in group_cols]
     stmt = sa.select(*[ranked.c[n] for n in names], *parts).group_by(*[ranked.c[n] for n in names])
-    out = {}
-    for row in db.session.execute(stmt):
-        key = tuple(row[i] for i in range(len(names)))
-        out[key] = {
+    return {
+        tuple(row[: len(names)]): {
             "median_hours": _interpolate(row.p5_lo, row.p5_hi, row.p5_rem),
             "p90_hours": _interpolate(row.p9_lo, row.p9_hi, row.p9_rem),
         }
-    return out
+        for row in db.session.execute(stmt)
+    }
 
 
-def _pg_percentiles(dialect: str) -> list:
-    """Median and 90th percentile of hours to rectify, as ordered-set aggregates (PostgreSQL)."""
-    if dialect != "postgresql":
-        return []
-    hours = sa.case((Hazard.state == RECTIFIED, hours_between(dialect, Hazard.found_at, Hazard.rectified_at)))
-    return [
-        sa.func.percentile_cont(0.5).within_group(hours).label("median_hours"),
-        sa.func.percentile_cont(0.9).within_group(hours).label("p90_hours"),
-    ]
+def _labels(group_by: tuple[str, ...], rows) -> dict[str, dict]:
+    """Codes, names and usernames for the zone, road and inspector ids among the groups."""
+    sources = {
+        "zone": (Zone.id, Zone.code),
+        "road": (Road.id, Road.name),
+        "inspector": (User.id, User.username),
+    }
+    labels = {}
+    for position, name in enumerate(group_by):
+        if name in sources:
+            key, label = sources[name]
+            ids = {row[position] for row in rows} - {None}
+            found = db.session.execute(sa.select(key, label).where(key.in_(ids))).all() if ids else []
+            labels[name] = {**{row[0]: row[1] for row in found}, None: ""}
+    return labels
 
 
 def _rounded(value) -> float | None:
@@ -191,31 +213,25 @@ def rectification(filters: Filters, group_by: tuple[str, ...]) -> dict:
             count_if(sa.or_(is_rectified, past_deadline)).label("due"),
             count_if(sa.and_(is_rectified, Hazard.rectified_at <= Hazard.deadline_at)).label("on_time"),
             sa.func.coalesce(sa.func.sum(Hazard.rework_count), 0).label("rework"),
-            *_pg_percentiles(dialect),
         ),
         filters,
         lo,
         hi,
-        group_by,
     )
-    if group_cols:
-        cols = [col for _, col in group_cols]
-        stmt = stmt.group_by(*cols).order_by(*cols)
-    # PostgreSQL computes the percentiles in the same pass; SQLite ranks rows in a second query.
-    percentiles = (
-        {} if dialect == "postgresql" else _percentile_parts(group_cols, filters, lo, hi, dialect, group_by)
-    )
+    # Counts in one hashed pass over the rows; percentiles in a second, over rectified ones.
+    rows = db.session.execute(_grouped(stmt, group_cols)).all()
+    percentiles = _percentiles(group_cols, filters, lo, hi, dialect)
+    labels = _labels(group_by, rows)
     groups = []
-    for row in db.session.execute(stmt):
-        key = tuple(row[i] for i in range(len(group_cols)))
+    for row in rows:
+        key = tuple(row[: len(group_cols)])
         row_found = int(row.found)
-        if dialect == "postgresql":
-            times = {"median_hours": _rounded(row.median_hours), "p90_hours": _rounded(row.p90_hours)}
-        else:
-            times = percentiles.get(key, {"median_hours": None, "p90_hours": None})
+        group = {
+            name: labels[name][row[i]] if name in labels else row[i] for i, (name, _) in enumerate(group_cols)
+        }
         groups.append(
             {
-                "group": {name: row[i] for i, (name, _) in enumerate(group_cols)},
+                "group": group,
                 "found": row_found,
                 "rectified": int(row.rectified),
                 "open": int(row.open),
@@ -225,9 +241,11 @@ def rectification(filters: Filters, group_by: tuple[str, ...]) -> dict:
                 "rework": int(row.rework),
                 "rectification_rate": rate(int(row.rectified), row_found),
                 "on_time_rate": rate(int(row.on_time), int(row.due)),
-                **times,
+                **percentiles.get(key, {"median_hours": None, "p90_hours": None}),
             }
         )
+    # Groups in order of what they show (code-point order, the same on both databases).
+    groups.sort(key=lambda g: tuple("" if v is None else str(v) for v in g["group"].values()))
     return {
         "meta": {
             "from": filters.start.isoformat() if filters.start else None,

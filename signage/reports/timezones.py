@@ -84,10 +84,3 @@ class LocalTime:
                 sa.func.date_trunc("week", sa.func.timezone(self.tz.key, column)), "YYYY-MM-DD"
             )
         return sa.func.date(self._sqlite_local(column), "weekday 0", "-6 days")
-
-
-def hours_between(dialect: str, start, end) -> sa.ColumnElement:
-    """Hours from start to end, as a float, in SQL."""
-    if dialect == "postgresql":
-        return sa.func.extract("epoch", end - start) / 3600.0
-    return (sa.func.julianday(end) - sa.func.julianday(start)) * 24.0

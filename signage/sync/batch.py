@@ -1,27 +1,41 @@
 """Run a batch of operations a phone recorded offline, each as the request it stands for.
 
-Each operation goes through the same route, validation, access checks, idempotency and
-audit as if the phone had sent it alone, in its own transaction: a bad one does not
-undo the good ones around it. An operation that refers to a record whose own operation
-failed earlier in the batch is skipped, with the reason.
+Each operation goes through the same route, validation, access checks and audit as if the
+phone had sent it alone, inside its own savepoint: a bad one does not undo the good ones
+around it. The whole batch is one database transaction, so it is stored at once or, if the
+worker dies, not at all (and the phone's retry runs it again). An operation that refers to a
+record whose own operation failed earlier in the batch is skipped, with the reason.
+
+Retries are recognised in bulk: the batch looks up every operation's idempotency scope (its
+Idempotency-Key or client-made id) in one query, answers those already done from their
+stored responses, and claims the rest in one statement before running any. A second attempt
+of the same batch running at the same time waits on those claims, then replays.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 from werkzeug.test import EnvironBuilder
 
+from signage.accounts.tokens import BATCH_SIGNED_IN
+from signage.core import audit, clock, idempotency
 from signage.core.db import db
+from signage.core.errors import Problem
+from signage.core.idempotency import BATCH_CLAIM, IdempotencyRecord
 from signage.photos.models import Photo
 
 # How long an operation waits for the same operation of an earlier attempt to finish (seconds).
 IN_PROGRESS_PATIENCE = 10.0
+_SESSION = "signage.batch_session"
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -46,7 +60,36 @@ def _photo_references(value: Any, key: str = "") -> set[str]:
     return set()
 
 
-def _dispatch(app: Flask, op: dict, headers: dict) -> tuple[int, Any, bool]:
+class _BatchSession(Session):
+    """The one session the batch's operations share, joined to the batch's transaction.
+
+    Its commits release a savepoint and its rollbacks return to one. Flask-SQLAlchemy closes
+    the session at the end of each operation's app context; here that keeps it open, so the
+    roads, zones and shops one operation loaded or created are at hand for the next.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # The identity map holds records weakly; holding them here keeps them for the batch.
+        self._held: list = []
+        for name in ("pending_to_persistent", "loaded_as_persistent"):
+            sa.event.listen(self, name, lambda _session, instance: self._held.append(instance))
+        audit.buffer_events(self)
+
+    def close(self) -> None:
+        """Kept open between operations: see `finish`."""
+
+    def finish(self) -> None:
+        """Write the audit events held back, and close for real once the batch is done."""
+        if self.in_transaction():
+            self.rollback()
+        audit.write_buffered(self)
+        self.commit()
+        self._held.clear()
+        super().close()
+
+
+def _dispatch(app: Flask, op: dict, headers: dict, environ_extra: dict) -> tuple[int, Any, bool]:
     """Run one operation through the app; return status, JSON body and whether it was a replay."""
     if op["if_match"]:
         headers = {**headers, "If-Match": op["if_match"]}
@@ -63,14 +106,22 @@ def _dispatch(app: Flask, op: dict, headers: dict) -> tuple[int, Any, bool]:
         environ = builder.get_environ()
     finally:
         builder.close()
-    # A fresh app context per operation: its own `g`, its own database session and transaction.
-    with app.app_context(), app.request_context(environ):
-        response = app.full_dispatch_request()
-        return (
-            response.status_code,
-            response.get_json(silent=True),
-            response.headers.get("Idempotent-Replayed") == "true",
-        )
+    environ.update(environ_extra)
+    shared = environ_extra[_SESSION]
+    # A fresh app context per operation gives it its own `g`; the session is the batch's.
+    with app.app_context():
+        db.session.registry.set(shared)
+        with app.request_context(environ):
+            response = app.full_dispatch_request()
+            if shared.in_transaction():
+                # What a failed operation wrote is undone, as a request's teardown would;
+                # what a good one read after its commit (its answer) ends its savepoint.
+                shared.rollback() if response.status_code >= 400 else shared.commit()
+            return (
+                response.status_code,
+                response.get_json(silent=True),
+                response.headers.get("Idempotent-Replayed") == "true",
+            )
 
 
 def _in_progress(body: Any) -> bool:
@@ -94,12 +145,21 @@ def _result(op: dict, status: int, replayed: bool) -> str:
 def run_batch(operations: list[dict]) -> dict:
     """Run the operations in order; report each one's result and the photos still missing."""
     app = current_app._get_current_object()
+    shared = _BatchSession(
+        bind=db.session.connection(), join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    signed_in = {BATCH_SIGNED_IN: (g.current_user, g.session_id), _SESSION: shared}
     headers = {"Authorization": request.headers.get("Authorization", "")}
+    replays, claims, repeats = _claim_scopes(operations)
     failed: dict[str, int] = {}
     results = []
     for index, op in enumerate(operations):
         headers["X-Request-ID"] = f"{request.headers.get('X-Request-ID', 'sync')[:50]}.{index}"
         own_id = str(op["body"].get("id", "")).lower() if op["method"] == "POST" and op["body"] else ""
+        if index in replays:
+            status, body = replays[index]
+            results.append({"index": index, "result": "replayed", "status": status, "body": body})
+            continue
         depends = sorted(failed[r] for r in _references([op["path"], op["body"]]) - {own_id} if r in failed)
         if depends:
             if own_id:
@@ -114,20 +174,104 @@ def run_batch(operations: list[dict]) -> dict:
                 }
             )
             continue
-        status, body, replayed = _dispatch(app, op, dict(headers))
+        if index in repeats:
+            # The same scope earlier in this batch: store the answers so far, so this one is
+            # answered as a retry sent alone would be (replayed, or refused as different).
+            _store_answers([claims.pop(i) for i in sorted(claims) if i < index])
+        extra = {**signed_in, BATCH_CLAIM: claims[index]} if index in claims else signed_in
+        status, body, replayed = _dispatch(app, op, dict(headers), extra)
         waited = 0.0
         while status == 409 and _in_progress(body) and waited < IN_PROGRESS_PATIENCE:
-            # A retried batch overlaps the lost first attempt still running on another worker:
-            # wait for that operation to finish, then take its stored answer.
+            # The same operation sent alone is still running on another worker: wait for it
+            # to finish, then take its stored answer.
             time.sleep(0.1)
             waited += 0.1
-            status, body, replayed = _dispatch(app, op, dict(headers))
+            status, body, replayed = _dispatch(app, op, dict(headers), extra)
         if status >= 300 and own_id:
             failed[own_id] = index
         results.append(
             {"index": index, "result": _result(op, status, replayed), "status": status, "body": body}
         )
-    return {"results": results, "missing_photos": _missing_photos(operations)}
+    shared.finish()
+    _store_answers(claims.values())
+    missing = _missing_photos(operations)
+    db.session.commit()
+    return {"results": results, "missing_photos": missing}
+
+
+def _claim_scopes(operations: list[dict]) -> tuple[dict[int, tuple[int, Any]], dict[int, dict], set[int]]:
+    """Answer the operations already done from their stored responses; claim the rest.
+
+    Returns ({index: (status, body)} to replay, {index: claim}, indexes repeating a scope
+    earlier in the batch). An operation left out of the first two (a reused key, a claim still
+    running elsewhere, a repeat) runs the ordinary way, and the idempotency check answers it
+    as it would a single request.
+    """
+    user_id = g.current_user.id
+    now = clock.now()
+    # Housekeeping first, and a write, so the batch's transaction is open before any savepoint.
+    db.session.execute(sa.delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= now))
+    wanted: dict[str, tuple[int, str, str, dict | None]] = {}
+    repeats: set[int] = set()
+    for index, op in enumerate(operations):
+        if op["method"] != "POST":
+            continue
+        try:
+            found = idempotency.scope_of(user_id, op["path"], op["idempotency_key"], op["body"])
+        except Problem:
+            continue  # a malformed key: the operation answers its own 422 when it runs
+        if found is None:
+            continue
+        kind, scope, body = found
+        if scope in wanted:
+            repeats.add(index)
+            continue
+        wanted[scope] = (index, kind, idempotency.request_hash(op["path"], body), body)
+    if not wanted:
+        return {}, {}, repeats
+    replays = {}
+    stored = db.session.scalars(sa.select(IdempotencyRecord).where(IdempotencyRecord.scope.in_(list(wanted))))
+    for record in stored:
+        index, kind, digest, _ = wanted.pop(record.scope)
+        if idempotency.is_stale(record, now):
+            db.session.delete(record)
+            wanted[record.scope] = (index, kind, digest, _)
+        elif record.state == "done" and record.request_hash == digest:
+            body = json.loads(record.response_body) if record.response_body else None
+            replays[index] = (idempotency.replay_status(record, kind), body)
+    db.session.flush()
+    if not wanted:
+        return replays, {}, repeats
+    rows = [
+        idempotency.new_claim(scope, digest, body, kind, now)
+        for scope, (_, kind, digest, body) in wanted.items()
+    ]
+    insert = (postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert)(
+        IdempotencyRecord.__table__
+    )
+    # A claim taken by another transaction still open makes this wait for it; if it commits,
+    # the scope is skipped here and the operation is answered from it when it runs.
+    taken = db.session.execute(
+        insert.values(rows)
+        .on_conflict_do_nothing(index_elements=["scope"])
+        .returning(IdempotencyRecord.id, IdempotencyRecord.scope)
+    ).all()
+    return replays, {wanted[scope][0]: {"id": record_id} for record_id, scope in taken}, repeats
+
+
+def _store_answers(claims) -> None:
+    """Keep each successful operation's answer for replay; release the other claims."""
+    done, released = [], []
+    for claim in claims:
+        response = claim.get("response")
+        if response is not None and idempotency.storable(response):
+            done.append({"id": claim["id"], **idempotency.done_columns(response)})
+        else:
+            released.append(claim["id"])
+    if done:
+        db.session.execute(sa.update(IdempotencyRecord), done)
+    if released:
+        db.session.execute(sa.delete(IdempotencyRecord).where(IdempotencyRecord.id.in_(released)))
 
 
 def _missing_photos(operations: list[dict]) -> list[str]:
