@@ -155,6 +155,24 @@ def test_create_without_id_whose_answer_was_lost_is_409_not_run_twice(app, clien
     assert count(app, Shop) == 1
 
 
+def test_batch_whose_answer_was_lost_runs_again_and_replays_its_operations(app, client, phone):
+    headers = {**phone["auth"], "Idempotency-Key": "k-lost-batch"}
+    ops = [{"method": "POST", "path": "/api/v1/shops", "body": shop_body(phone, n)} for n in range(3)]
+    assert client.post("/api/v1/sync", json={"operations": ops}, headers=headers).status_code == 200
+    with app.app_context():
+        record = db.session.scalar(
+            sa.select(IdempotencyRecord).where(IdempotencyRecord.scope.endswith("k-lost-batch"))
+        )
+        # A batch is safe to run again, so its claim is never marked applied: a lost answer
+        # leaves it running, taken as abandoned after a minute.
+        record.state, record.status_code, record.response_body = "running", None, None
+        record.created_at -= timedelta(minutes=5)
+        db.session.commit()
+    again = client.post("/api/v1/sync", json={"operations": ops}, headers=headers)
+    assert [r["result"] for r in again.get_json()["results"]] == ["replayed"] * 3
+    assert count(app, Shop) == 3
+
+
 def test_recorded_at_in_the_future_is_refused_within_skew_accepted(client, phone):
     soon = (datetime.now(UTC) + timedelta(minutes=2)).isoformat()
     late = (datetime.now(UTC) + timedelta(hours=1)).isoformat()

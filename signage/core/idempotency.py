@@ -216,10 +216,19 @@ def before_request():
     return None
 
 
+def rerun_safe() -> None:
+    """Say that running this request again is harmless (e.g. a batch of idempotent operations).
+
+    Its claim is then never marked applied: a retry after a lost answer runs it again once the
+    claim is abandoned, instead of being refused when there is no record to answer from.
+    """
+    g.idempotency_rerun_safe = True
+
+
 @event.listens_for(Session, "before_commit")
 def _mark_applied(session: Session) -> None:
     """The view's commit: mark its claim applied in the same transaction as its work."""
-    if not has_request_context():
+    if not has_request_context() or g.get("idempotency_rerun_safe"):
         return
     record_id = g.get("idempotency_record_id")
     if record_id is not None and session is db.session():
