@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import sqlite3
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from signage import MIGRATIONS
+from signage import MIGRATIONS, create_app
 from signage.core.db import db
+from tests.conftest import TEST_SECRET
 
 
 def test_models_and_migrations_agree(app):
@@ -34,3 +40,34 @@ def test_constraint_names_follow_the_convention(app):
         assert [fk["name"] for fk in fks] == ["fk_roads_zone_id_zones"]
         uniques = {u["name"] for u in inspector.get_unique_constraints("users")}
         assert "uq_users_username" in uniques
+
+
+def test_rectify_hours_are_backfilled_for_hazards_stored_before_0008(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": TEST_SECRET})
+    cfg = Config(str(MIGRATIONS / "alembic.ini"))
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with app.app_context():
+        command.upgrade(cfg, "0007_perf_indexes")
+        db.engine.dispose()
+    columns = (
+        "id, sign_id, zone_id, category, severity, shift, description, state, found_at, found_by_id,"
+        " lat, lng, deadline_at, rectified_at, fixed_on_spot, rework_count, reopen_count, flagged,"
+        " created_at, updated_at, version"
+    )
+    rows = [
+        ("a" * 32, "rectified", "2026-05-01 08:00:00.000000", "2026-05-02 20:30:00.000000"),
+        ("b" * 32, "notified", "2026-05-01 08:00:00.000000", None),
+    ]
+    with sqlite3.connect(tmp_path / "old.db") as conn:  # foreign keys off: only the hazard matters
+        for ident, state, found, rectified in rows:
+            conn.execute(
+                f"INSERT INTO hazards ({columns}) VALUES (?, ?, ?, 'rusted', 'low', 'day', '', ?, ?, ?,"
+                " 30.1, 120.4, ?, ?, 0, 0, 0, 0, ?, ?, 1)",
+                (ident, "c" * 32, "d" * 32, state, found, "e" * 32, found, rectified, found, found),
+            )
+    with app.app_context():
+        command.upgrade(cfg, "head")
+        hours = dict(db.session.execute(sa.text("SELECT state, rectify_hours FROM hazards")).all())
+        db.engine.dispose()
+    assert hours == {"rectified": pytest.approx(36.5), "notified": None}

@@ -143,9 +143,12 @@ def _entity(obj: Audited) -> str:
 def _write_events(session: Session, _flush_context) -> None:
     rows = []
     now = clock.now()
-    actor_id, role, request_id = _who()
+    who: list = []
 
     def add(obj, action, before, after):
+        if not who:
+            who.extend(_who())
+        actor_id, role, request_id = who
         rows.append(
             {
                 "occurred_at": now,

@@ -53,7 +53,10 @@ class Base(DeclarativeBase):
     )
 
 
-db = SQLAlchemy(model_class=Base)
+# Records stay readable after a commit: a route commits, then answers with the record it holds
+# (and its ETag) without reading every row back. Nothing here changes a row behind the ORM's
+# back within a request, so what the session holds after a commit is what was stored.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 
 class UUIDPrimaryKey:

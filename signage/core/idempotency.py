@@ -285,14 +285,12 @@ def after_request(response: Response) -> Response:
         return response
     try:
         db.session.rollback()
-        record = db.session.get(IdempotencyRecord, record_id)
-        if record is None:
-            return response
+        table = IdempotencyRecord.__table__
         if storable(response):
-            for key, value in done_columns(response).items():
-                setattr(record, key, value)
+            stored = done_columns(response)
+            db.session.execute(sa.update(table).where(table.c.id == record_id).values(**stored))
         else:
-            db.session.delete(record)
+            db.session.execute(sa.delete(table).where(table.c.id == record_id))
         db.session.commit()
     except Exception:  # the answer stands; a stale claim is later taken as abandoned
         with contextlib.suppress(Exception):  # the database may be the thing that failed

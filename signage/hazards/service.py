@@ -137,6 +137,7 @@ def report_hazard(
         lng=lng,
         deadline_at=deadline_at or default_deadline(category, severity, found_at),
         recorded_at=recorded_at,
+        photos=[],  # known empty until attach adds to it: the answer needs no query for them
     )
     db.session.add(hazard)
     hazard_photos.attach(
