@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export SIGNAGE_ENV ?= development
 
-.PHONY: run test lint format migrate demo check fuzz clean help flaky-network bench profile
+.PHONY: run test lint format migrate demo check fuzz clean help flaky-network faults phones bench profile
 
 help:
 	@echo "make run      set up, migrate the SQLite database, load the demo, serve on http://$(HOST):$(PORT)"
@@ -17,6 +17,8 @@ help:
 	@echo "make fuzz     only the longer fuzzing pass"
 	@echo "make migrate  apply migrations to DATABASE_URL (SQLite file under instance/ by default)"
 	@echo "make flaky-network  a phone losing every third response, against gunicorn on PostgreSQL"
+	@echo "make faults   PostgreSQL restart, worker kill, full media disk under phone writes (root; docs/faults.md)"
+	@echo "make phones   50 simulated phones for 2 minutes against gunicorn on PostgreSQL (docs/load-phones.md)"
 	@echo "make bench    benchmark on PostgreSQL (BENCH_PG, default postgres@127.0.0.1:5432) into docs/benchmarks.md"
 	@echo "make profile  py-spy profile of one benchmark scenario (SCENARIO=\"get one shop\")"
 
@@ -63,6 +65,14 @@ check: lint test fuzz
 
 flaky-network: $(DEPS)
 	$(BIN)/python scripts/flaky_network.py
+
+# Long scripted runs, never part of `make test`; each writes its last figures under docs/.
+faults: $(DEPS)
+	$(BIN)/python scripts/faults.py
+
+PHONES_SECONDS ?= 120
+phones: $(DEPS)
+	$(BIN)/python -m bench.phones --seconds $(PHONES_SECONDS)
 
 # Never part of `make test`. wrk drives the load when it is there (installed here when apt can);
 # otherwise bench/load.py's Python driver does.

@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -25,7 +23,9 @@ from pathlib import Path
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
-PG = "postgresql://postgres@127.0.0.1:5432"
+sys.path.insert(0, str(ROOT))
+from bench import stage  # noqa: E402
+
 DB = "signage_flaky"
 
 
@@ -89,21 +89,9 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=5077)
     args = parser.parse_args()
 
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB}")
-    env = {
-        **os.environ,
-        "SIGNAGE_ENV": "production",
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "DATABASE_URL": f"{PG}/{DB}",
-        "RATELIMIT_STORAGE_URI": "memory://",
-        "MEDIA_ROOT": "/tmp/signage-flaky-media",
-        "LOG_JSON": "0",
-    }
-    flask = [str(ROOT / ".venv/bin/flask"), "--app", "wsgi"]
-    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
-    subprocess.run([*flask, "demo", "load"], cwd=ROOT, env=env, check=True, capture_output=True)
+    url = stage.fresh_database(DB)
+    env = stage.app_env(url, "/tmp/signage-flaky-media", RATELIMIT_STORAGE_URI="memory://")
+    stage.prepare(env)
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "-w", "2", "-b", f"127.0.0.1:{args.port}", "wsgi:app"],
         cwd=ROOT,
@@ -177,7 +165,7 @@ def main() -> int:
                 body
             )
 
-        with psycopg.connect(f"{PG}/{DB}") as conn:
+        with psycopg.connect(url) as conn:
             stored_shops = {
                 str(r[0])
                 for r in conn.execute("SELECT id FROM shops WHERE name LIKE '弱网%' OR name LIKE '离线%'")
@@ -203,8 +191,7 @@ def main() -> int:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=20)
-        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+        stage.drop_database(DB)
 
 
 if __name__ == "__main__":

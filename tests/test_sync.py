@@ -125,6 +125,54 @@ def test_failed_request_does_not_burn_the_key(client, phone):
     assert client.post("/api/v1/shops", json=good, headers=headers).status_code == 201
 
 
+def _lose_the_answer(app, key: str) -> None:
+    """What a worker killed between the view's commit and storing its answer leaves behind."""
+    with app.app_context():
+        record = db.session.scalar(sa.select(IdempotencyRecord).where(IdempotencyRecord.scope.endswith(key)))
+        record.state, record.status_code, record.response_body = "applied", None, None
+        record.created_at -= timedelta(minutes=5)
+        db.session.commit()
+
+
+def test_create_whose_answer_was_lost_is_answered_from_the_record(app, client, phone):
+    headers = {**phone["auth"], "Idempotency-Key": "k-lost-answer"}
+    body = shop_body(phone)
+    assert client.post("/api/v1/shops", json=body, headers=headers).status_code == 201
+    _lose_the_answer(app, "k-lost-answer")
+    again = client.post("/api/v1/shops", json=body, headers=headers)
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["id"] == body["id"] and again.get_json()["name"] == body["name"]
+    assert count(app, Shop) == 1
+
+
+def test_create_without_id_whose_answer_was_lost_is_409_not_run_twice(app, client, phone):
+    headers = {**phone["auth"], "Idempotency-Key": "k-lost-no-id"}
+    body = shop_body(phone)
+    del body["id"]
+    assert client.post("/api/v1/shops", json=body, headers=headers).status_code == 201
+    _lose_the_answer(app, "k-lost-no-id")
+    assert_problem(client.post("/api/v1/shops", json=body, headers=headers), 409, "request-applied")
+    assert count(app, Shop) == 1
+
+
+def test_batch_whose_answer_was_lost_runs_again_and_replays_its_operations(app, client, phone):
+    headers = {**phone["auth"], "Idempotency-Key": "k-lost-batch"}
+    ops = [{"method": "POST", "path": "/api/v1/shops", "body": shop_body(phone, n)} for n in range(3)]
+    assert client.post("/api/v1/sync", json={"operations": ops}, headers=headers).status_code == 200
+    with app.app_context():
+        record = db.session.scalar(
+            sa.select(IdempotencyRecord).where(IdempotencyRecord.scope.endswith("k-lost-batch"))
+        )
+        # A batch is safe to run again, so its claim is never marked applied: a lost answer
+        # leaves it running, taken as abandoned after a minute.
+        record.state, record.status_code, record.response_body = "running", None, None
+        record.created_at -= timedelta(minutes=5)
+        db.session.commit()
+    again = client.post("/api/v1/sync", json={"operations": ops}, headers=headers)
+    assert [r["result"] for r in again.get_json()["results"]] == ["replayed"] * 3
+    assert count(app, Shop) == 3
+
+
 def test_recorded_at_in_the_future_is_refused_within_skew_accepted(client, phone):
     soon = (datetime.now(UTC) + timedelta(minutes=2)).isoformat()
     late = (datetime.now(UTC) + timedelta(hours=1)).isoformat()

@@ -80,6 +80,10 @@ class Blueprint(SmorestBlueprint):
         "multipart": "multipart/form-data",
     }
 
+    def arguments(self, schema, **kwargs):
+        """As smorest's, with a schema class made an instance once, not by webargs per request."""
+        return super().arguments(schema() if isinstance(schema, type) else schema, **kwargs)
+
     def _store_endpoint_docs(self, endpoint, obj, parameters, tags, **options):
         super()._store_endpoint_docs(endpoint, obj, parameters, tags, **options)
         for method, doc in self._docs[endpoint].items():

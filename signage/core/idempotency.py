@@ -11,6 +11,10 @@ A key is claimed (committed as "running") before the view runs, so two concurren
 cannot both execute; the response is stored after. Only successful responses are kept:
 a failed attempt wrote nothing, so its retry simply runs again. Keys expire after
 IDEMPOTENCY_TTL seconds (24 h by default).
+
+The view's own commit also marks the claim "applied", in the same transaction: if the worker
+dies (or the database goes) after that commit but before the response is stored, a retry
+knows the work landed and answers with the record as it is now, never running it twice.
 """
 
 from __future__ import annotations
@@ -23,9 +27,12 @@ import re
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import Response, current_app, g, request
+from flask import Response, current_app, g, has_request_context, request
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.test import EnvironBuilder
 
 from signage.core import clock
 from signage.core.db import db
@@ -170,6 +177,19 @@ def before_request():
                 stored=record.request_body,
                 sent=body,
             )
+        if record.state == "applied":
+            replay = _replay_applied(body)
+            db.session.rollback()
+            if replay is None:
+                # Running it again could make a second record: say what is known instead.
+                raise Problem(
+                    409,
+                    "The first request with this key was applied, but its answer was lost; "
+                    "fetch the record to see the result.",
+                    slug="request-applied",
+                )
+            g.idempotent_replay = True
+            return replay
         if record.state == "running":
             raise Problem(
                 409,
@@ -193,6 +213,64 @@ def before_request():
             headers={"Retry-After": "1"},
         ) from None
     g.idempotency_record_id = record.id
+    return None
+
+
+def rerun_safe() -> None:
+    """Say that running this request again is harmless (e.g. a batch of idempotent operations).
+
+    Its claim is then never marked applied: a retry after a lost answer runs it again once the
+    claim is abandoned, instead of being refused when there is no record to answer from.
+    """
+    g.idempotency_rerun_safe = True
+
+
+@event.listens_for(Session, "before_commit")
+def _mark_applied(session: Session) -> None:
+    """The view's commit: mark its claim applied in the same transaction as its work."""
+    if not has_request_context() or g.get("idempotency_rerun_safe"):
+        return
+    record_id = g.get("idempotency_record_id")
+    if record_id is not None and session is db.session():
+        session.execute(
+            sa.update(IdempotencyRecord)
+            .where(IdempotencyRecord.id == record_id, IdempotencyRecord.state == "running")
+            .values(state="applied")
+        )
+
+
+def _replay_applied(body: dict | None) -> Response | None:
+    """The answer to a retry whose first attempt's work landed but whose response was lost.
+
+    A create answers with the record at `<path>/<id>`; an action on a record
+    (`<path>/<id>/<action>`) with that record. Anything else gives None.
+    """
+    candidates = []
+    ident = body.get("id") if isinstance(body, dict) else None
+    if body is None and request.mimetype == "multipart/form-data":
+        ident = request.form.get("id")  # a photo sent with the id the phone made
+    if isinstance(ident, str) and ident:
+        candidates.append(f"{request.path.rstrip('/')}/{ident}")
+    candidates.append(request.path.rstrip("/").rsplit("/", 1)[0])
+    adapter = current_app.url_map.bind("localhost")
+    for path in candidates:
+        try:
+            adapter.match(path, method="GET")
+        except (NotFound, MethodNotAllowed):
+            continue
+        headers = {"Authorization": request.headers.get("Authorization", "")}
+        builder = EnvironBuilder(path=path, method="GET", headers=headers, base_url=request.host_url)
+        try:
+            environ = builder.get_environ()
+        finally:
+            builder.close()
+        app = current_app._get_current_object()
+        with app.app_context(), app.request_context(environ):
+            response = app.full_dispatch_request()
+        if response.status_code != 200:
+            return None
+        response.headers["Idempotent-Replayed"] = "true"
+        return response
     return None
 
 

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import g
 from flask.views import MethodView
 
+from signage.core import idempotency
 from signage.core.access import STAFF, roles, signed_in
 from signage.core.api import Blueprint
 from signage.core.db import db
@@ -46,4 +47,7 @@ class Sync(MethodView):
     @blp.response(200, SyncResultSchema)
     def post(self, body):
         """Upload operations recorded offline; each gets its own result, in order."""
+        # Each operation is recognised on its own when the batch comes again, so a batch whose
+        # answer was lost may simply run again.
+        idempotency.rerun_safe()
         return batch.run_batch(body["operations"])
