@@ -75,5 +75,22 @@ def test_sign_out_ends_the_session(client, overdue_hazard):
 def test_owner_accounts_cannot_open_the_dashboard(app, client):
     make_user(app, "owner1", "owner", password="an-owner-password")
     response = _sign_in(client, "owner1", "an-owner-password")
-    assert response.status_code in (401, 403)
+    # Owners sign in with their notice's code and phone, never a password: refused before any role check.
+    assert response.status_code == 401
     assert client.get("/dashboard").status_code == 302
+
+
+def test_inspectors_cannot_open_the_dashboard_as_they_cannot_read_reports(app, client, overdue_hazard):
+    # The dashboard shows every zone's figures and hazards; the report API refuses inspectors too.
+    make_user(app, "insp_gl", "inspector", zones=("GL",))
+    response = _sign_in(client, "insp_gl")
+    assert response.status_code == 403 and "supervisors" in response.get_data(as_text=True)
+    assert client.get("/dashboard").status_code == 302
+    assert client.get(f"/dashboard/hazards/{overdue_hazard}").status_code == 302
+
+
+def test_hazard_page_shows_the_lifecycle_and_answers_an_unknown_hazard_with_a_page(client, overdue_hazard):
+    _sign_in(client)
+    missing = client.get("/dashboard/hazards/00000000-0000-4000-8000-000000000000")
+    assert missing.status_code == 404 and missing.mimetype == "text/html"
+    assert "未找到" in missing.get_data(as_text=True)
