@@ -216,6 +216,19 @@ def test_filters_narrow_the_report(client, scenario, supervisor):
     assert body["groups"][0]["found"] == len(members)
 
 
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("zone=gl", "zone"),
+        ("inspector=nobody", "inspector"),
+        ("road=00000000-0000-4000-8000-000000000000", "road"),
+    ],
+)
+def test_unknown_filter_values_are_refused_not_reported_as_zero(client, supervisor, query, field):
+    response = client.get(f"/api/v1/reports/rectification?{query}", headers=supervisor)
+    assert field in assert_problem(response, 422)["errors"]
+
+
 def test_a_group_with_nothing_due_shows_no_rate(app, client, supervisor, clock):
     clock.set(datetime(2026, 4, 1, tzinfo=UTC))  # before anything was found or due
     body = client.get("/api/v1/reports/rectification?to=2026-03-31", headers=supervisor).get_json()

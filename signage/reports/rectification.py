@@ -14,6 +14,7 @@ from flask import current_app
 from signage.accounts.models import User
 from signage.core import clock
 from signage.core.db import db
+from signage.core.errors import field_error
 from signage.hazards.models import OPEN_STATES, Hazard
 from signage.reports.timezones import LocalTime, local_bounds
 from signage.zones.models import Road, Zone
@@ -76,6 +77,17 @@ def _group_columns(group_by: tuple[str, ...], local: LocalTime) -> list[tuple[st
         else:
             columns.append((name, getattr(Hazard, name)))
     return columns
+
+
+def _refuse_unknown(filters: Filters) -> None:
+    """A zone, road or inspector that does not exist is a 422, not a report of zeros."""
+    for name, column, value in (
+        ("zone", Zone.code, filters.zone),
+        ("road", Road.id, filters.road),
+        ("inspector", User.username, filters.inspector),
+    ):
+        if value and db.session.scalar(sa.select(sa.literal(1)).where(column == value)) is None:
+            raise field_error(name, f"no {name} {value}")
 
 
 def _base(stmt: sa.Select, filters: Filters, lo, hi) -> sa.Select:
@@ -191,6 +203,7 @@ def _interpolate(low, high, rem) -> float | None:
 
 def rectification(filters: Filters, group_by: tuple[str, ...]) -> dict:
     """The report's groups (one or two groupings, or none for a single total) and its metadata."""
+    _refuse_unknown(filters)
     tz = ZoneInfo(current_app.config["TIMEZONE"])
     dialect = db.session.get_bind().dialect.name
     lo, hi = local_bounds(filters.start, filters.end, tz)
