@@ -8,6 +8,7 @@ Asia/Shanghai.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -29,8 +30,13 @@ def _offset_at(tz: ZoneInfo, epoch: int) -> int:
     return int(datetime.fromtimestamp(epoch, UTC).astimezone(tz).utcoffset().total_seconds())
 
 
-def _offset_spans(tz: ZoneInfo, lo: datetime, hi: datetime) -> list[tuple[datetime, int]]:
-    """(UTC instant from which, offset seconds) for each offset in force between lo and hi."""
+@functools.lru_cache(maxsize=64)
+def _offset_spans(tz: ZoneInfo, lo: datetime, hi: datetime) -> tuple[tuple[datetime, int], ...]:
+    """(UTC instant from which, offset seconds) for each offset in force between lo and hi.
+
+    Probing a century (a report without a period) takes a quarter of a second; the time zone's
+    rules do not change while the app runs, so each span is worked out once.
+    """
     spans = [(lo, int(lo.astimezone(tz).utcoffset().total_seconds()))]
     probe = lo
     while probe < hi:
@@ -47,7 +53,7 @@ def _offset_spans(tz: ZoneInfo, lo: datetime, hi: datetime) -> list[tuple[dateti
                     b = mid
             spans.append((datetime.fromtimestamp(b, UTC), offset))
         probe = nxt
-    return spans
+    return tuple(spans)
 
 
 class LocalTime:
