@@ -68,7 +68,23 @@ def test_register_shop_returns_it_with_zone_and_registrar(client, inspector, roa
 def test_register_shop_with_client_made_id_keeps_it(client, inspector, roads):
     shop_id = "6f1e6c1e-8a56-4c54-9d7e-2b0d4a3c9f11"
     response = client.post("/api/v1/shops", json=shop_body(roads, id=shop_id), headers=inspector)
-    assert response.get_json()["id"] == shop_id
+    assert response.status_code == 201 and response.get_json()["id"] == shop_id
+
+
+def test_a_client_id_taken_by_someone_else_is_409_id_taken(app, client, inspector, roads, supervisor):
+    shop_id = "6f1e6c1e-8a56-4c54-9d7e-2b0d4a3c9f12"
+    assert (
+        client.post("/api/v1/shops", json=shop_body(roads, id=shop_id), headers=inspector).status_code == 201
+    )
+    # Another account's retry scope differs, so the database's key is what refuses it.
+    other = client.post(
+        "/api/v1/shops",
+        json=shop_body(roads, id=shop_id, name="另一家店", confirm_distinct=True),
+        headers=supervisor,
+    )
+    assert assert_problem(other, 409, "id-taken")["errors"] == {"id": ["is taken"]}
+    shop = client.get(f"/api/v1/shops/{shop_id}", headers=supervisor).get_json()
+    assert shop["name"] != "另一家店"
 
 
 @pytest.mark.parametrize(

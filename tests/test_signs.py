@@ -236,3 +236,14 @@ def test_ledger_export_is_for_supervisors_and_admins(client, setup):
 def test_export_filtered_to_an_unknown_zone_is_422_not_a_broken_download(client, setup, fmt):
     response = client.get(f"/api/v1/exports/ledger?format={fmt}&zone=NOPE", headers=setup["supervisor"])
     assert "zone" in assert_problem(response, 422)["errors"]
+
+
+def test_a_sign_id_taken_by_someone_else_is_409_id_taken(client, setup):
+    sign_id = "0b8e0c55-61d4-4c6e-9f0a-5d2a7c3b1e01"
+    assert _new_sign(client, setup, id=sign_id).status_code == 201
+    body = {"id": sign_id, "shop_id": setup["shop"], "kind": "shop_sign", "width_m": 2, "height_m": 1}
+    other = client.post("/api/v1/signs", json=body, headers=setup["supervisor"])
+    assert assert_problem(other, 409, "id-taken")["errors"] == {"id": ["is taken"]}
+    assert (
+        client.get(f"/api/v1/signs/{sign_id}", headers=setup["supervisor"]).get_json()["kind"] == "light_box"
+    )

@@ -138,10 +138,15 @@ def from_http_exception(error: HTTPException) -> Problem:
 
 
 def _taken_id(error: IntegrityError) -> bool:
-    """Whether the violated constraint is a table's primary key (PostgreSQL names it, SQLite says it)."""
+    """Whether the violated constraint is a table's own `id` key (not a composite key)."""
     diag = getattr(error.orig, "diag", None)
-    if diag is not None:
-        return (diag.constraint_name or "").startswith("pk_")
+    if diag is not None:  # PostgreSQL names the table and the constraint
+        table = db.metadata.tables.get(diag.table_name or "")
+        return (
+            table is not None
+            and diag.constraint_name == f"pk_{table.name}"
+            and [c.name for c in table.primary_key.columns] == ["id"]
+        )
     return bool(re.match(r"UNIQUE constraint failed: \w+\.id$", str(error.orig)))
 
 
