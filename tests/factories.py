@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from signage.accounts.models import User
 from signage.core.db import db
 from signage.ledger.models import Shop, Sign, SignVersion
-from signage.photos.models import Photo
+from signage.photos.models import Photo, PhotoUpload
 from signage.zones.models import Road, Zone
 
 # Around Guali town centre, inside the default service area.
@@ -134,5 +134,8 @@ def photo(*, taken_at=None, lat: float | None = None, lng: float | None = None, 
         uploaded_by_id=uploaded_by_id or _someone(),
     )
     db.session.add(p)
+    db.session.flush()
+    # As a real upload does: the sender's upload row, by which they may see and use it.
+    db.session.add(PhotoUpload(photo_id=p.id, user_id=p.uploaded_by_id))
     db.session.flush()
     return p

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from signage.accounts.models import User, owner_shops
 from signage.accounts.tokens import start_session
 from signage.core.db import db
+from signage.photos.models import PhotoUpload
 from tests import factories
 from tests.helpers import bearer, make_user, sign_in
 
@@ -68,6 +69,12 @@ def photo(app, *, taken_at=None, at=SHOP_AT, uploaded_by=None):
             lng=lng,
             uploaded_by_id=user_id(app, uploaded_by) if uploaded_by else None,
         )
+        if uploaded_by is None:
+            # Sent by the team's inspectors: each may put it on a record (they may see it).
+            inspectors = db.session.scalars(
+                sa.select(User.id).where(User.role == "inspector", User.id != p.uploaded_by_id)
+            )
+            db.session.add_all(PhotoUpload(photo_id=p.id, user_id=i) for i in inspectors)
         db.session.commit()
         return p.id
 

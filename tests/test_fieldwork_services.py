@@ -26,7 +26,9 @@ def test_a_loader_replays_a_night_patrol_from_finding_to_verified_fix(app):
         chen = db.session.scalar(sa.select(User).where(User.username == "chen"))
         shop = factories.shop("夜宵店")
         sign = factories.sign(shop, lit=True)
-        fix_photo = factories.photo(taken_at=later(NIGHT, days=1, minutes=5), lat=SHOP_AT[0], lng=SHOP_AT[1])
+        fix_photo = factories.photo(
+            taken_at=later(NIGHT, days=1, minutes=5), lat=SHOP_AT[0], lng=SHOP_AT[1], uploaded_by_id=shen.id
+        )
         audit.set_actor(shen.id, shen.role)
         try:
             patrol = start_patrol(actor=shen, zone_id=shop.zone_id, shift="night", started_at=NIGHT)

@@ -92,3 +92,25 @@ def test_inspector_sees_their_zones_photos_and_their_own_not_another_zones(app, 
     assert _seen(client, gl, unlinked) == [404, 404, 404]
     for photo_id in (on_gl, on_ds, unlinked):
         assert _seen(client, lead, photo_id) == [200, 200, 200]
+
+
+def test_a_photo_one_may_not_see_cannot_be_put_on_a_record_to_read_it(app, client):
+    gl = staff(app, client, "shen", zones=("GL",))
+    staff(app, client, "chen", zones=("DS",))
+    shop_gl, sign_gl = shop_with_sign(app, "阿芳小吃店")
+    theirs = _stored(app, "chen")  # another zone's inspector sent it; it is on no record
+    body = {
+        "shop_id": str(shop_gl),
+        "kind": "light_box",
+        "width_m": 2,
+        "height_m": 1,
+        "photo_id": str(theirs),
+    }
+    assert "photo_id" in assert_problem(client.post("/api/v1/signs", json=body, headers=gl), 422)["errors"]
+    hazard = {"sign_id": str(sign_gl), "category": "rusted", "severity": "low", "photo_ids": [str(theirs)]}
+    assert (
+        "photo_ids" in assert_problem(client.post("/api/v1/hazards", json=hazard, headers=gl), 422)["errors"]
+    )
+    assert _seen(client, gl, theirs) == [404, 404, 404]
+    mine = _stored(app, "shen")
+    assert client.post("/api/v1/signs", json={**body, "photo_id": str(mine)}, headers=gl).status_code == 201

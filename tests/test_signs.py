@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from signage.core.db import db
-from signage.photos.models import Photo
+from signage.photos.models import Photo, PhotoUpload
 from tests import factories
 from tests.helpers import assert_problem, bearer, make_user, sign_in
 
@@ -37,9 +37,12 @@ def setup(app, client):
         db.session.commit()
         shop_id, ks_road_id = str(shop.id), str(ks_road.id)
         photo_ids = [str(p.id) for p in photos]
-    make_user(app, "insp_gl", "inspector", zones=("GL",))
+    inspector = make_user(app, "insp_gl", "inspector", zones=("GL",))
     make_user(app, "captain", "supervisor")
     with app.app_context():
+        # The inspector sent these photos (a sign may only show a photo its registrar may see).
+        db.session.add_all(PhotoUpload(photo_id=uuid.UUID(p), user_id=inspector) for p in photo_ids)
+        db.session.commit()
         return {
             "shop": shop_id,
             "ks_road": ks_road_id,

@@ -15,7 +15,7 @@ from signage.core.errors import Problem, field_error
 from signage.core.scope import require_zone
 from signage.ledger.models import Shop, Sign, SignVersion
 from signage.ledger.schemas import CONTENT_FIELDS
-from signage.photos.models import Photo
+from signage.photos.service import usable_photo
 from signage.zones.models import Road
 
 # A second registration of the same name closer than this is taken to be the same shop.
@@ -147,12 +147,6 @@ def update_shop(shop: Shop, changes: dict, *, actor) -> Shop:
     return shop
 
 
-def _photo(photo_id: uuid.UUID | None) -> uuid.UUID | None:
-    if photo_id is not None and db.session.get(Photo, photo_id) is None:
-        raise field_error("photo_id", "no such photo; upload it to /api/v1/photos first")
-    return photo_id
-
-
 def _add_version(sign: Sign, *, actor, photo_id, note: str, recorded_at, version_id=None) -> SignVersion:
     version = SignVersion(
         id=version_id or uuid.uuid4(),
@@ -183,7 +177,8 @@ def create_sign(*, actor, photo_id=None, note: str = "", **data) -> Sign:
         if not data.get("owner_name"):
             raise field_error("owner_name", "a standalone facility needs its owner's name")
     require_zone(actor, zone_id)
-    sign = Sign(zone_id=zone_id, created_by_id=actor.id, current_photo_id=_photo(photo_id), **data)
+    photo_id = usable_photo(actor, photo_id, "photo_id")
+    sign = Sign(zone_id=zone_id, created_by_id=actor.id, current_photo_id=photo_id, **data)
     db.session.add(sign)
     db.session.flush()
     _add_version(
@@ -198,7 +193,7 @@ def change_sign(sign: Sign, changes: dict, *, actor, version_id=None) -> Sign:
     require_zone(actor, sign.zone_id)
     if sign.status == "removed":
         raise Problem(409, "The sign has been removed; register a new one.", slug="sign-removed")
-    photo_id = _photo(changes.pop("photo_id", None))
+    photo_id = usable_photo(actor, changes.pop("photo_id", None), "photo_id")
     note = changes.pop("note", "")
     recorded_at = changes.pop("recorded_at", None)
     content = {k: v for k, v in changes.items() if k in CONTENT_FIELDS and getattr(sign, k) != v}

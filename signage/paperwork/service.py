@@ -21,7 +21,7 @@ from signage.core.scope import require_own_shop, require_zone
 from signage.ledger.models import Shop
 from signage.paperwork import documents, numbering
 from signage.paperwork.models import Commitment, DocumentTemplate, Notice
-from signage.photos.models import Photo
+from signage.photos.service import usable_photo
 
 # Access codes avoid characters people confuse when typing them from paper (0/O, 1/I/L).
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -156,12 +156,6 @@ def _one_year_later(day: date) -> date:
         return day.replace(year=day.year + 1, day=28)
 
 
-def _photo(photo_id: uuid.UUID | None, field: str) -> uuid.UUID | None:
-    if photo_id is not None and db.session.get(Photo, photo_id) is None:
-        raise field_error(field, "no such photo; upload the image first")
-    return photo_id
-
-
 def commitment_status(commitment: Commitment, today: date | None = None) -> str:
     """in_force, expired (lapsed, not replaced) or superseded."""
     if commitment.superseded_at is not None:
@@ -195,8 +189,8 @@ def record_commitment(
     _check_new_id(Commitment, id, "commitment")
     if signature_photo_id is None and paper_photo_id is None:
         raise field_error("signature_photo_id", "send the signature image or a photo of the signed paper")
-    _photo(signature_photo_id, "signature_photo_id")
-    _photo(paper_photo_id, "paper_photo_id")
+    usable_photo(witnessed_by, signature_photo_id, "signature_photo_id")
+    usable_photo(witnessed_by, paper_photo_id, "paper_photo_id")
     signed_at = signed_at or clock.now()
     valid_from = documents.local_date(signed_at)
     valid_until = valid_until or _one_year_later(valid_from)

@@ -16,7 +16,7 @@ from signage.accounts.models import User, owner_shops
 from signage.config import ConfigError
 from signage.core.access import STAFF
 from signage.core.db import db
-from signage.core.errors import Problem, get_or_404
+from signage.core.errors import Problem, field_error, get_or_404
 from signage.core.scope import zone_ids
 from signage.ledger.models import Sign, SignVersion
 from signage.photos.imaging import ImageRejected, ProcessedImage, process_image
@@ -263,6 +263,17 @@ def can_see(user: User, photo_id: uuid.UUID) -> bool:
     else:
         paths = []
     return bool(db.session.scalar(sa.select(sa.or_(sent, *paths))))
+
+
+def usable_photo(user: User, photo_id: uuid.UUID | None, field: str) -> uuid.UUID | None:
+    """A photo id user may put on a record: one they may see (else a 422 naming field).
+
+    Putting a photo on a record makes it visible to whoever sees the record, so a photo the
+    user may not see could otherwise be read through a record of their own.
+    """
+    if photo_id is not None and not can_see(user, photo_id):
+        raise field_error(field, "no such photo; upload it to /api/v1/photos first")
+    return photo_id
 
 
 def visible_photo(user: User, photo_id: uuid.UUID) -> Photo:
