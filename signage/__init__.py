@@ -58,9 +58,10 @@ def register_extensions(app: Flask) -> None:
     from signage.photos import service as photos
 
     web.configure_logging(app)
+    # Registered first so it runs last: stored replays and ETags are of the uncompressed answer.
+    Compress(app)
     web.init_web(app)
     errors.register_error_handlers(app)
-    Compress(app)
     failures.init_app(app)
     photos.init_app(app)
     # One Api per app: tests build many apps and each needs its own OpenAPI document.
