@@ -349,3 +349,17 @@ def test_inspector_of_another_zone_neither_lists_nor_reads_the_patrol(client, wo
         f"/api/v1/patrols/{patrol['id']}/end", json={}, headers={**world["far_insp"], "If-Match": '"stale"'}
     )
     assert "current" not in assert_problem(stale, 403, "outside-zone")
+
+
+def test_a_patrol_started_and_tracked_offline_runs_through_a_sync_batch(client, world):
+    patrol_id = "3c1a2b4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+    ops = [
+        {"method": "POST", "path": "/api/v1/patrols", "body": {"id": patrol_id, "zone_id": world["zone"]["GL"], "shift": "day"}},
+        {"method": "POST", "path": f"/api/v1/patrols/{patrol_id}/track", "body": {"points": [point(*SHOP_AT, DAY)]}},
+    ]  # fmt: skip
+    results = client.post("/api/v1/sync", json={"operations": ops}, headers=world["insp"]).get_json()["results"]
+    # The patrol's first track upload answers 200: an update, not a replay of anything.
+    assert [(r["result"], r["status"]) for r in results] == [("created", 201), ("updated", 200)]
+    too_long = [{"method": "POST", "path": "/api/v1/" + "a" * 300, "body": {}}]
+    response = client.post("/api/v1/sync", json={"operations": too_long}, headers=world["insp"])
+    assert assert_problem(response, 422)["errors"]

@@ -33,7 +33,7 @@ from signage.core.errors import Problem
 from signage.core.idempotency import BATCH_CLAIM, IdempotencyRecord
 from signage.photos.models import Photo
 
-# How long an operation waits for the same operation of an earlier attempt to finish (seconds).
+# How long a batch waits, in all, for operations still running elsewhere to finish (seconds).
 IN_PROGRESS_PATIENCE = 10.0
 _SESSION = "signage.batch_session"
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -129,7 +129,7 @@ def _in_progress(body: Any) -> bool:
 
 
 def _result(op: dict, status: int, replayed: bool) -> str:
-    if replayed or (op["method"] == "POST" and status == 200):
+    if replayed:
         return "replayed"
     if status == 201:
         return "created"
@@ -148,9 +148,12 @@ def run_batch(operations: list[dict]) -> dict:
     shared = _BatchSession(
         bind=db.session.connection(), join_transaction_mode="create_savepoint", expire_on_commit=False
     )
-    signed_in = {BATCH_SIGNED_IN: (g.current_user, g.session_id), _SESSION: shared}
+    # The user as the operations' own session holds it (a patrol adds it to its members).
+    user = shared.merge(g.current_user, load=False)
+    signed_in = {BATCH_SIGNED_IN: (user, g.session_id), _SESSION: shared}
     headers = {"Authorization": request.headers.get("Authorization", "")}
     replays, claims, repeats = _claim_scopes(operations)
+    give_up_at = time.monotonic() + IN_PROGRESS_PATIENCE
     failed: dict[str, int] = {}
     results = []
     for index, op in enumerate(operations):
@@ -180,12 +183,11 @@ def run_batch(operations: list[dict]) -> dict:
             _store_answers([claims.pop(i) for i in sorted(claims) if i < index])
         extra = {**signed_in, BATCH_CLAIM: claims[index]} if index in claims else signed_in
         status, body, replayed = _dispatch(app, op, dict(headers), extra)
-        waited = 0.0
-        while status == 409 and _in_progress(body) and waited < IN_PROGRESS_PATIENCE:
+        while status == 409 and _in_progress(body) and time.monotonic() < give_up_at:
             # The same operation sent alone is still running on another worker: wait for it
-            # to finish, then take its stored answer.
+            # to finish (the batch as a whole waits at most IN_PROGRESS_PATIENCE), then take
+            # its stored answer.
             time.sleep(0.1)
-            waited += 0.1
             status, body, replayed = _dispatch(app, op, dict(headers), extra)
         if status >= 300 and own_id:
             failed[own_id] = index
@@ -242,9 +244,10 @@ def _claim_scopes(operations: list[dict]) -> tuple[dict[int, tuple[int, Any]], d
     db.session.flush()
     if not wanted:
         return replays, {}, repeats
+    # In scope order, so two batches claiming the same scopes take their locks in one order.
     rows = [
         idempotency.new_claim(scope, digest, body, kind, now)
-        for scope, (_, kind, digest, body) in wanted.items()
+        for scope, (_, kind, digest, body) in sorted(wanted.items())
     ]
     insert = (postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert)(
         IdempotencyRecord.__table__

@@ -41,7 +41,10 @@ class OperationSchema(ma.Schema):
     method = ma.fields.String(required=True, validate=validate.OneOf(["POST", "PATCH", "DELETE"]))
     path = ma.fields.String(
         required=True,
-        validate=validate.Regexp(r"^/api/v1/(?!sync)[A-Za-z0-9_\-/]+$", error="must be an API path"),
+        validate=[
+            validate.Length(max=200),
+            validate.Regexp(r"^/api/v1/(?!sync)[A-Za-z0-9_\-/]+$", error="must be an API path"),
+        ],
     )
     body = ma.fields.Dict(load_default=None, allow_none=True)
     if_match = ma.fields.String(load_default=None, validate=[validate.Length(max=200), HEADER_VALUE])
