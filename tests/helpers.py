@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import sqlalchemy as sa
+
 from signage.accounts import service
 from signage.core.db import db
+from signage.core.idempotency import IdempotencyRecord
 
 PASSWORD = "correct-horse-battery"
 
@@ -38,3 +43,12 @@ def assert_problem(response, status: int, slug: str | None = None) -> dict:
     if slug:
         assert body["type"] == f"urn:signage:problem:{slug}", body
     return body
+
+
+def lose_the_answer(app, key: str) -> None:
+    """What a worker killed between the view's commit and storing its answer leaves behind."""
+    with app.app_context():
+        record = db.session.scalar(sa.select(IdempotencyRecord).where(IdempotencyRecord.scope.endswith(key)))
+        record.state, record.status_code, record.response_body = "applied", None, None
+        record.created_at -= timedelta(minutes=5)
+        db.session.commit()

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from tests.fieldwork import DAY, NIGHT, SHOP_AT, iso, later, north_of, photo, shop_with_sign, staff, user_id
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, lose_the_answer
 
 # WGS-84
 A_M = 6_378_137.0
@@ -357,9 +357,22 @@ def test_a_patrol_started_and_tracked_offline_runs_through_a_sync_batch(client, 
         {"method": "POST", "path": "/api/v1/patrols", "body": {"id": patrol_id, "zone_id": world["zone"]["GL"], "shift": "day"}},
         {"method": "POST", "path": f"/api/v1/patrols/{patrol_id}/track", "body": {"points": [point(*SHOP_AT, DAY)]}},
     ]  # fmt: skip
-    results = client.post("/api/v1/sync", json={"operations": ops}, headers=world["insp"]).get_json()["results"]
+    results = client.post("/api/v1/sync", json={"operations": ops}, headers=world["insp"]).get_json()[
+        "results"
+    ]
     # The patrol's first track upload answers 200: an update, not a replay of anything.
     assert [(r["result"], r["status"]) for r in results] == [("created", 201), ("updated", 200)]
     too_long = [{"method": "POST", "path": "/api/v1/" + "a" * 300, "body": {}}]
     response = client.post("/api/v1/sync", json={"operations": too_long}, headers=world["insp"])
     assert assert_problem(response, 422)["errors"]
+
+
+def test_a_track_upload_whose_answer_was_lost_is_not_answered_with_the_patrol(app, client, world):
+    patrol = start(client, world)
+    headers = {**world["insp"], "Idempotency-Key": "k-lost-track"}
+    body = {"points": [point(*SHOP_AT, later(DAY, minutes=3))]}
+    url = f"/api/v1/patrols/{patrol['id']}/track"
+    assert client.post(url, json=body, headers=headers).status_code == 200
+    lose_the_answer(app, "k-lost-track")
+    # The track is a collection of its own, not an action on the patrol: no record answers for it.
+    assert_problem(client.post(url, json=body, headers=headers), 409, "request-applied")

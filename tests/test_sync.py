@@ -16,7 +16,7 @@ from signage.core.idempotency import IdempotencyRecord, request_hash
 from signage.ledger.models import Shop, Sign
 from tests import factories
 from tests.conftest import PG_URL
-from tests.helpers import assert_problem, bearer, make_user, sign_in
+from tests.helpers import assert_problem, bearer, lose_the_answer, make_user, sign_in
 
 
 @pytest.fixture
@@ -125,20 +125,11 @@ def test_failed_request_does_not_burn_the_key(client, phone):
     assert client.post("/api/v1/shops", json=good, headers=headers).status_code == 201
 
 
-def _lose_the_answer(app, key: str) -> None:
-    """What a worker killed between the view's commit and storing its answer leaves behind."""
-    with app.app_context():
-        record = db.session.scalar(sa.select(IdempotencyRecord).where(IdempotencyRecord.scope.endswith(key)))
-        record.state, record.status_code, record.response_body = "applied", None, None
-        record.created_at -= timedelta(minutes=5)
-        db.session.commit()
-
-
 def test_create_whose_answer_was_lost_is_answered_from_the_record(app, client, phone):
     headers = {**phone["auth"], "Idempotency-Key": "k-lost-answer"}
     body = shop_body(phone)
     assert client.post("/api/v1/shops", json=body, headers=headers).status_code == 201
-    _lose_the_answer(app, "k-lost-answer")
+    lose_the_answer(app, "k-lost-answer")
     again = client.post("/api/v1/shops", json=body, headers=headers)
     assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
     assert again.get_json()["id"] == body["id"] and again.get_json()["name"] == body["name"]
@@ -150,7 +141,7 @@ def test_create_without_id_whose_answer_was_lost_is_409_not_run_twice(app, clien
     body = shop_body(phone)
     del body["id"]
     assert client.post("/api/v1/shops", json=body, headers=headers).status_code == 201
-    _lose_the_answer(app, "k-lost-no-id")
+    lose_the_answer(app, "k-lost-no-id")
     assert_problem(client.post("/api/v1/shops", json=body, headers=headers), 409, "request-applied")
     assert count(app, Shop) == 1
 

@@ -245,18 +245,29 @@ def _replay_applied(body: dict | None) -> Response | None:
     A create answers with the record at `<path>/<id>`; an action on a record
     (`<path>/<id>/<action>`) with that record. Anything else gives None.
     """
+    adapter = current_app.url_map.bind("localhost")
+
+    def one_record(path: str) -> bool:
+        """Whether GET path reads a single record (a route with an id in it)."""
+        try:
+            return bool(adapter.match(path, method="GET")[1])
+        except (NotFound, MethodNotAllowed):
+            return False
+
     candidates = []
     ident = body.get("id") if isinstance(body, dict) else None
     if body is None and request.mimetype == "multipart/form-data":
         ident = request.form.get("id")  # a photo sent with the id the phone made
     if isinstance(ident, str) and ident:
         candidates.append(f"{request.path.rstrip('/')}/{ident}")
-    candidates.append(request.path.rstrip("/").rsplit("/", 1)[0])
-    adapter = current_app.url_map.bind("localhost")
+    try:
+        adapter.match(request.path, method="GET")
+    except (NotFound, MethodNotAllowed):
+        # No GET here: an action on the record above it, which is its answer. (A collection
+        # that also lists, e.g. a patrol's track or a sign's versions, is not answered so.)
+        candidates.append(request.path.rstrip("/").rsplit("/", 1)[0])
     for path in candidates:
-        try:
-            adapter.match(path, method="GET")
-        except (NotFound, MethodNotAllowed):
+        if not one_record(path):
             continue
         headers = {"Authorization": request.headers.get("Authorization", "")}
         builder = EnvironBuilder(path=path, method="GET", headers=headers, base_url=request.host_url)
