@@ -128,7 +128,17 @@ def test_non_content_change_makes_no_new_version(client, setup):
     response = client.patch(
         url, json={"owner_name": "沈"}, headers={**setup["inspector"], "If-Match": created.headers["ETag"]}
     )
-    assert response.get_json()["current_version_no"] == 1
+    assert response.status_code == 200 and response.get_json()["current_version_no"] == 1
+
+
+def test_a_photo_without_a_content_change_is_422_not_silently_dropped(client, setup):
+    created = _new_sign(client, setup)
+    url = f"/api/v1/signs/{created.get_json()['id']}"
+    headers = {**setup["inspector"], "If-Match": created.headers["ETag"]}
+    response = client.patch(url, json={"photo_id": setup["photos"][1], "note": "再拍一张"}, headers=headers)
+    assert "photo_id" in assert_problem(response, 422)["errors"]
+    sign = client.get(url, headers=setup["inspector"]).get_json()
+    assert sign["current_version_no"] == 1 and sign["current_photo_id"] == setup["photos"][0]
 
 
 def test_unknown_photo_or_shop_is_422_naming_the_field(client, setup):
@@ -250,3 +260,10 @@ def test_a_sign_id_taken_by_someone_else_is_409_id_taken(client, setup):
     assert (
         client.get(f"/api/v1/signs/{sign_id}", headers=setup["supervisor"]).get_json()["kind"] == "light_box"
     )
+
+
+def test_a_shops_sign_on_an_unknown_or_another_zones_road_is_422_naming_it(client, setup):
+    unknown = _new_sign(client, setup, road_id="00000000-0000-4000-8000-000000000000")
+    assert "road_id" in assert_problem(unknown, 422)["errors"]
+    elsewhere = _new_sign(client, setup, road_id=setup["ks_road"])
+    assert "road_id" in assert_problem(elsewhere, 422)["errors"]

@@ -168,8 +168,11 @@ def create_sign(*, actor, photo_id=None, note: str = "", **data) -> Sign:
         shop = db.session.get(Shop, data["shop_id"])
         if shop is None:
             raise field_error("shop_id", "no such shop")
-        data.setdefault("road_id", shop.road_id)
         zone_id = shop.zone_id
+        if data.get("road_id") is None:
+            data["road_id"] = shop.road_id
+        elif _road(data["road_id"]).zone_id != zone_id:  # a corner shop's sign may face another road
+            raise field_error("road_id", "the road is not in the shop's zone")
         if data.get("lat") is None:
             data["lat"], data["lng"] = shop.lat, shop.lng
     else:
@@ -199,6 +202,9 @@ def change_sign(sign: Sign, changes: dict, *, actor, version_id=None) -> Sign:
     content = {k: v for k, v in changes.items() if k in CONTENT_FIELDS and getattr(sign, k) != v}
     if content and photo_id is None:
         raise field_error("photo_id", "a change of the sign's content needs a photo of it")
+    if photo_id is not None and not content:
+        # Kept only with a new version: saying nothing would let the phone think it was stored.
+        raise field_error("photo_id", "a photo is kept with a change of the sign's content; nothing changed")
     for key, value in changes.items():
         setattr(sign, key, value)
     if content:
