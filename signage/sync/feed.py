@@ -76,6 +76,7 @@ def _load(latest) -> dict[tuple[str, str], dict]:
     out = {}
     for entity, ids in wanted.items():
         feed_type = FEED_TYPES[entity]
-        for obj in db.session.scalars(sa.select(feed_type.model).where(feed_type.model.id.in_(ids))):
+        stmt = sa.select(feed_type.model).where(feed_type.model.id.in_(ids)).options(*feed_type.options)
+        for obj in db.session.scalars(stmt):
             out[(entity, str(obj.id))] = feed_type.schema.dump(obj)
     return out

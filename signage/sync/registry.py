@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import marshmallow as ma
+from sqlalchemy.orm import selectinload
 
 from signage.ledger.models import Shop, Sign, SignVersion
 from signage.ledger.schemas import ShopSchema, SignSchema, SignVersionSchema
@@ -20,12 +21,14 @@ class FeedType:
 
     model: type
     schema: ma.Schema
+    # What the schema reads through relationships, loaded with the page (not one query a record).
+    options: tuple = ()
 
 
 FEED_TYPES: dict[str, FeedType] = {
     "zones": FeedType(Zone, ZoneSchema()),
-    "roads": FeedType(Road, RoadSchema()),
-    "shops": FeedType(Shop, ShopSchema()),
+    "roads": FeedType(Road, RoadSchema(), (selectinload(Road.zone),)),
+    "shops": FeedType(Shop, ShopSchema(), (selectinload(Shop.zone), selectinload(Shop.road))),
     "signs": FeedType(Sign, SignSchema()),
     "sign_versions": FeedType(SignVersion, SignVersionSchema()),
     "notice": FeedType(Notice, NoticeListItemSchema()),
