@@ -173,7 +173,7 @@ def authenticate_request() -> User:
         raise _unauthenticated("The account is disabled.")
     g.current_user = user
     g.session_id = session_id
-    # Plain copies for the request log: after a commit the user's attributes are expired, and
-    # reading them again would need the database, which may be gone by then.
+    # Plain copies for the request log: after an error's rollback the user's attributes are
+    # expired, and reading them again would need the database, which may be gone by then.
     g.user_ref = (str(user.id), user.role)
     return user
