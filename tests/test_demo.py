@@ -24,7 +24,7 @@ def test_demo_load_is_idempotent_and_prints_sign_ins(app, client):
     near = client.get("/api/v1/shops?near=30.1815,120.4600&radius=100", headers=captain).get_json()["items"]
     assert near and all(s["zone"] == "GL" and s["distance_m"] <= 100 for s in near)
     ks = client.get("/api/v1/shops?zone=KS&limit=200", headers=captain).get_json()["items"]
-    assert all(s["credit_code"] and s["owner_phone"] for s in ks)
+    assert ks and all(s["credit_code"] and s["owner_phone"] for s in ks)
 
     # The campaign's published figures, exactly.
     report = client.get("/api/v1/reports/campaign", headers=captain).get_json()

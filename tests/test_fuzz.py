@@ -88,6 +88,11 @@ CONFIG = schemathesis.Config.from_dict({"phases": {"coverage": {"enabled": LONG}
 schema = schemathesis.openapi.from_dict(_document(), config=CONFIG)
 
 
+def test_the_fuzzed_document_has_every_operation():
+    # An empty document would make the fuzzing below pass with nothing to call.
+    assert len(list(schema.get_all_operations())) >= 70
+
+
 @schema.parametrize()
 @settings(
     max_examples=EXAMPLES,

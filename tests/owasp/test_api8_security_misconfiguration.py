@@ -37,7 +37,8 @@ def test_security_headers_on_answers_and_errors(client, path):
 @pytest.mark.parametrize("path", PATHS)
 def test_no_server_banner_or_framework_version_in_answers(client, path):
     response = client.get(path)
-    assert "Server" not in response.headers and "X-Powered-By" not in response.headers
+    # (Server is gunicorn's to send, and renamed there: tested with its own headers in this module.)
+    assert "X-Powered-By" not in response.headers
     text = response.get_data(as_text=True)
     for telltale in ("Werkzeug", "Traceback", "gunicorn", version("werkzeug"), f"Flask {version('flask')}"):
         assert telltale not in text, telltale
