@@ -328,3 +328,9 @@ def test_report_with_a_taken_id_under_a_new_idempotency_key_is_409_id_taken(clie
         "/api/v1/hazards", json=body, headers={**world["insp"], "Idempotency-Key": "second-try"}
     )
     assert assert_problem(response, 409, "id-taken")["errors"] == {"id": ["is taken"]}
+
+
+def test_a_hazard_placed_outside_the_service_area_is_422_naming_lat(client, world):
+    # A phone without a fix sends (0, 0): refused, not stored in the sea with a night shift.
+    response = report(client, world, lat=0.0, lng=0.0)
+    assert "outside the service area" in assert_problem(response, 422)["errors"]["lat"][0]

@@ -376,3 +376,16 @@ def test_a_track_upload_whose_answer_was_lost_is_not_answered_with_the_patrol(ap
     lose_the_answer(app, "k-lost-track")
     # The track is a collection of its own, not an action on the patrol: no record answers for it.
     assert_problem(client.post(url, json=body, headers=headers), 409, "request-applied")
+
+
+def test_a_track_fix_outside_the_service_area_is_rejected_with_the_reason(client, world):
+    patrol = start(client, world)
+    answer = send(
+        client,
+        world,
+        patrol["id"],
+        [point(0.0, 0.0, later(DAY, minutes=1)), point(*SHOP_AT, later(DAY, minutes=2))],
+    )
+    body = answer.get_json()
+    assert answer.status_code == 200 and body["accepted"] == 1
+    assert [(r["index"], "service area" in r["reason"]) for r in body["rejected"]] == [(0, True)]

@@ -6,6 +6,7 @@ import marshmallow as ma
 from flask import current_app
 from marshmallow import validate
 
+from signage.core.errors import field_error
 from signage.ledger.coords import SYSTEMS, to_wgs84
 
 COORD_SYSTEM_HELP = "wgs84 (GPS, default), gcj02 (AMap, Tencent) or bd09 (Baidu); stored as WGS-84"
@@ -41,11 +42,23 @@ class LocationSchema(ma.Schema):
         if data.get("lat") is None or data.get("lng") is None:
             return data
         lat, lng = to_wgs84(data["lat"], data["lng"], system)
-        south, west, north, east = current_app.config["SERVICE_AREA"]
-        if not (south <= lat <= north and west <= lng <= east):
-            raise ma.ValidationError(
-                f"({lat:.5f}, {lng:.5f}) is outside the service area ({south}..{north} N, {west}..{east} E)",
-                "lat",
-            )
+        if reason := outside_service_area(lat, lng):
+            raise ma.ValidationError(reason, "lat")
         data["lat"], data["lng"] = round(lat, 7), round(lng, 7)
         return data
+
+
+def outside_service_area(lat: float, lng: float) -> str | None:
+    """Why a WGS-84 point is refused (outside the town's service area), or None."""
+    south, west, north, east = current_app.config["SERVICE_AREA"]
+    if south <= lat <= north and west <= lng <= east:
+        return None
+    return f"({lat:.5f}, {lng:.5f}) is outside the service area ({south}..{north} N, {west}..{east} E)"
+
+
+def in_service_area(lat: float, lng: float, system: str, field: str = "lat") -> tuple[float, float]:
+    """lat, lng in system as WGS-84, or a 422 naming field when outside the service area."""
+    lat, lng = to_wgs84(lat, lng, system)
+    if reason := outside_service_area(lat, lng):
+        raise field_error(field, reason)
+    return round(lat, 7), round(lng, 7)

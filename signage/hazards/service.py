@@ -19,6 +19,7 @@ from signage.core.access import STAFF
 from signage.core.audit import Event
 from signage.core.db import db
 from signage.core.errors import Problem, field_error
+from signage.core.location import in_service_area
 from signage.core.recorded import not_in_future
 from signage.core.scope import (
     in_readable_zones,
@@ -31,7 +32,6 @@ from signage.hazards import photos as hazard_photos
 from signage.hazards.daylight import is_after_dark
 from signage.hazards.models import OPEN_STATES, Hazard, HazardTransition
 from signage.hazards.rules import default_deadline
-from signage.ledger.coords import to_wgs84
 from signage.ledger.models import Shop, Sign
 from signage.patrols.models import Patrol, Visit
 from signage.zones.models import Zone
@@ -54,7 +54,7 @@ def _place(sign: Sign, lat, lng, coord_system: str) -> tuple[float, float]:
     if (lat is None) != (lng is None):
         raise field_error("lat", "give both lat and lng, or neither")
     if lat is not None:
-        return to_wgs84(lat, lng, coord_system)
+        return in_service_area(lat, lng, coord_system)
     if sign.lat is not None and sign.lng is not None:
         return sign.lat, sign.lng
     shop = db.session.get(Shop, sign.shop_id) if sign.shop_id else None

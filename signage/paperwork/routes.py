@@ -10,9 +10,9 @@ from signage.core.api import Blueprint
 from signage.core.db import db
 from signage.core.errors import field_error, get_or_404
 from signage.core.etag import check_if_match, etag, requires_if_match
+from signage.core.location import in_service_area
 from signage.core.pagination import keyset_page, page_schema
 from signage.core.scope import in_readable_zones, require_readable, require_zone_code, shop_in_readable_zones
-from signage.ledger.coords import to_wgs84
 from signage.ledger.models import Shop
 from signage.paperwork import documents, printing, queries, service
 from signage.paperwork.models import DocumentTemplate, Notice
@@ -111,7 +111,7 @@ class Notices(MethodView):
         shop = _shop_for(body.pop("shop_id"))
         system = body.pop("coord_system")
         if body["lat"] is not None:
-            body["lat"], body["lng"] = to_wgs84(body["lat"], body["lng"], system)
+            body["lat"], body["lng"] = in_service_area(body["lat"], body["lng"], system)
         notice = service.issue_notice(shop=shop, issued_by=g.current_user, **body)
         db.session.commit()
         return notice, 201, {"ETag": etag(notice), "Location": f"/api/v1/notices/{notice.id}"}

@@ -12,9 +12,9 @@ from signage.core.api import Blueprint
 from signage.core.db import db
 from signage.core.errors import Problem, get_or_404
 from signage.core.etag import IF_MATCH_PARAM, check_if_match, etag
+from signage.core.location import in_service_area
 from signage.core.pagination import PageArgsSchema, keyset_page, page_schema
 from signage.core.scope import in_readable_zones, require_zone, require_zone_code
-from signage.ledger.coords import to_wgs84
 from signage.patrols import plan as planner
 from signage.patrols import service
 from signage.patrols.models import Patrol, Visit, patrol_members
@@ -107,7 +107,7 @@ class PatrolPlan(MethodView):
             raise Problem(404, f"No zone with code {args['zone']}.")
         require_zone(g.current_user, zone.id)
         if "lat" in args:
-            start = to_wgs84(args["lat"], args["lng"], args["coord_system"])
+            start = in_service_area(args["lat"], args["lng"], args["coord_system"])
         elif zone.center_lat is not None and zone.center_lng is not None:
             start = (zone.center_lat, zone.center_lng)
         else:

@@ -13,6 +13,7 @@ from signage.core import audit, clock
 from signage.core.access import STAFF
 from signage.core.db import db
 from signage.core.errors import Problem, field_error
+from signage.core.location import in_service_area, outside_service_area
 from signage.core.recorded import not_in_future, skew
 from signage.core.scope import require_zone
 from signage.ledger.coords import to_wgs84
@@ -115,6 +116,9 @@ def add_track_points(
             rejected.append({"index": index, "at": at, "reason": "outside the patrol's time span"})
             continue
         lat, lng = to_wgs84(point["lat"], point["lng"], coord_system)
+        if reason := outside_service_area(lat, lng):  # a GPS glitch, e.g. (0, 0)
+            rejected.append({"index": index, "at": at, "reason": reason})
+            continue
         known.add(at)
         added.append(
             TrackPoint(patrol_id=patrol.id, at=at, lat=lat, lng=lng, accuracy_m=point.get("accuracy_m"))
@@ -199,7 +203,7 @@ def record_visit(
     if (lat is None) != (lng is None):
         raise field_error("lat", "give both lat and lng, or neither")
     if lat is not None:
-        lat, lng = to_wgs84(lat, lng, coord_system)
+        lat, lng = in_service_area(lat, lng, coord_system)
     visit = Visit(
         id=id or uuid.uuid4(),
         patrol_id=patrol.id,
