@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from tests.fieldwork import DAY, NIGHT, iso, later, owner, photo, shop_with_sign, staff
@@ -308,3 +310,16 @@ def test_lighting_hazard_fixed_on_the_spot_on_the_night_patrol_it_was_found_on(a
 def zone_id(client, world) -> str:
     zones = client.get("/api/v1/zones", headers=world["sup"]).get_json()
     return next(z["id"] for z in zones if z["code"] == "GL")
+
+
+def test_the_reports_hours_to_rectify_follow_verification_and_reopening(app, client, world, clock):
+    hazard_id = bring_to(app, client, world, "rectified")
+    hazard = client.get(f"/api/v1/hazards/{hazard_id}", headers=world["sup"]).get_json()
+    found, rectified = (datetime.fromisoformat(hazard[k]) for k in ("found_at", "rectified_at"))
+    hours = (rectified - found).total_seconds() / 3600
+    report = client.get("/api/v1/reports/rectification", headers=world["sup"]).get_json()["groups"][0]
+    assert report["rectified"] == 1 and report["median_hours"] == pytest.approx(hours, abs=0.01)
+    clock.set(later(DAY, days=2))
+    act(client, hazard_id, "reopen", {"reason": "再次破损"}, world["sup"])
+    report = client.get("/api/v1/reports/rectification", headers=world["sup"]).get_json()["groups"][0]
+    assert report["rectified"] == 0 and report["median_hours"] is None

@@ -10,7 +10,7 @@ from signage.catalog import HazardCategory, Severity
 from signage.core.db import db
 from signage.hazards.models import DeadlineRule
 
-# The seed the migration writes (0005_hazards keeps its own frozen copy). Exposed wiring and
+# The seed the migration writes (0006_hazards keeps its own frozen copy). Exposed wiring and
 # a loose or fallen sign can hurt someone: 24 hours whatever the severity. Other defects get
 # days, fewer the more severe.
 URGENT = frozenset({HazardCategory.EXPOSED_WIRING, HazardCategory.LOOSE_OR_FALLEN})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from geographiclib.geodesic import Geodesic
 
 LatLng = tuple[float, float]
@@ -18,13 +16,3 @@ def distance_m(a: LatLng, b: LatLng) -> float:
     if a == b:
         return 0.0
     return _WGS84.Inverse(a[0], a[1], b[0], b[1], Geodesic.DISTANCE)["s12"]
-
-
-def path_length_m(points: Iterable[LatLng]) -> float:
-    """Length in metres of the path through points, in the order given."""
-    total, previous = 0.0, None
-    for point in points:
-        if previous is not None:
-            total += distance_m(previous, point)
-        previous = point
-    return total

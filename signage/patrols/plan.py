@@ -5,9 +5,6 @@ shift only); other fixes awaiting verification; hazards due within a day; then s
 visited (day), or never visited at night though they have a lit sign (night); shops without
 a notice or a commitment (day). The `limit` stops of highest priority (nearer first among
 equals) are then ordered nearest-next by geodesic distance from the start point.
-
-Until the paperwork records land, "without a notice / commitment" means no visit recorded
-one being handed over or signed.
 """
 
 from __future__ import annotations
@@ -21,7 +18,6 @@ import sqlalchemy as sa
 from flask import current_app
 
 from signage.catalog import LIGHTING_CATEGORIES, HazardState
-from signage.core import clock
 from signage.core.db import db
 from signage.hazards.models import OPEN_STATES, Hazard
 from signage.ledger.models import Shop, Sign
@@ -123,12 +119,12 @@ def _hazard_stops(stops: dict, zone: Zone, shift: str, now: datetime) -> None:
             _add(stops, stop, reason, hazard.id)
 
 
-def _shop_stops(stops: dict, zone: Zone, shift: str) -> None:
+def _shop_stops(stops: dict, zone: Zone, shift: str, now: datetime) -> None:
     open_shops = sa.select(Shop).where(Shop.zone_id == zone.id, Shop.status == "open")
     visits = sa.select(Visit.shop_id).join(Patrol, Patrol.id == Visit.patrol_id)
     checks: list[tuple[str, sa.Select]] = []
     if shift == "day":
-        today = clock.now().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+        today = now.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
         in_force = sa.and_(Commitment.superseded_at.is_(None), Commitment.valid_until >= today)
         checks = [
             ("never_visited", open_shops.where(Shop.id.not_in(visits))),
@@ -167,7 +163,7 @@ def plan(*, zone: Zone, shift: str, start: LatLng, now: datetime, limit: int) ->
     """The plan for a patrol in zone on shift, starting at start, as of now."""
     stops: dict[uuid.UUID, Stop] = {}
     _hazard_stops(stops, zone, shift, now)
-    _shop_stops(stops, zone, shift)
+    _shop_stops(stops, zone, shift, now)
     candidates = sorted(
         stops.values(), key=lambda s: (s.priority, distance_m(start, (s.lat, s.lng)), str(s.key))
     )

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from signage.accounts.models import User
+from signage.catalog import HazardState
 from signage.core import clock
 from signage.core.db import db
 from signage.core.errors import field_error
@@ -20,7 +21,7 @@ from signage.reports.timezones import LocalTime, local_bounds
 from signage.zones.models import Road, Zone
 
 GROUPINGS = ("zone", "road", "category", "shift", "inspector", "severity", "week", "day")
-RECTIFIED = "rectified"
+RECTIFIED = HazardState.RECTIFIED.value
 
 DEFINITIONS = {
     "found": "hazards found in the period (by found time, local days in the team's time zone)",
