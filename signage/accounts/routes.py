@@ -134,7 +134,7 @@ class UserById(MethodView):
     def patch(self, body, user_id):
         """Change an account; `is_active: false` disables it and ends its sessions."""
         user = _get_user(user_id)
-        check_if_match(user, UserSchema().dump(user))
+        check_if_match(user, UserSchema())
         if user.id == g.current_user.id and body.get("is_active") is False:
             raise Problem(409, "You cannot disable your own account.", slug="self-disable")
         service.update_user(user, body)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from copy import deepcopy
 
+import marshmallow as ma
 from flask import request
 
 from signage.core.errors import Problem
@@ -37,8 +38,9 @@ def requires_if_match(func):
     return func
 
 
-def check_if_match(obj, current: dict | None = None) -> None:
-    """Raise 428 without If-Match, 412 (with the current record) when it is stale."""
+def check_if_match(obj, schema: ma.Schema | None = None) -> None:
+    """Raise 428 without If-Match, 412 when it is stale, with the current record (dumped by
+    schema, only then: a matching tag, the usual case, costs no serialisation)."""
     header = request.headers.get("If-Match")
     if not header:
         raise Problem(428, "Send If-Match with the ETag you last saw for this record.")
@@ -46,7 +48,7 @@ def check_if_match(obj, current: dict | None = None) -> None:
     tags = {_CODING.sub('"', t.strip().removeprefix("W/")) for t in header.split(",")}
     if "*" in tags or etag(obj) in tags:
         return
-    extra = {"current": current, "current_etag": etag(obj)} if current is not None else {}
+    extra = {"current": schema.dump(obj), "current_etag": etag(obj)} if schema is not None else {}
     raise Problem(
         412,
         "The record has changed since you read it; merge with the current version and retry.",

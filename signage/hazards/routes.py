@@ -94,7 +94,7 @@ class HazardEvents(MethodView):
 
 def _act(hazard_id, action: str, body: dict):
     hazard = service.visible_hazard(g.current_user, hazard_id)
-    check_if_match(hazard, HazardSchema().dump(hazard))
+    check_if_match(hazard, HazardSchema())
     apply_action(hazard=hazard, action=action, actor=g.current_user, **body)
     db.session.commit()
     return hazard, 200, {"ETag": etag(hazard)}

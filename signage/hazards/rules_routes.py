@@ -48,7 +48,7 @@ class DeadlineRuleById(MethodView):
     def patch(self, body, rule_id):
         """Change a rule's hours; hazards already reported keep their deadlines."""
         rule = get_or_404(DeadlineRule, rule_id, "deadline rule")
-        check_if_match(rule, DeadlineRuleSchema().dump(rule))
+        check_if_match(rule, DeadlineRuleSchema())
         rule.hours = body["hours"]
         db.session.commit()
         return rule, 200, {"ETag": etag(rule)}

@@ -151,7 +151,7 @@ class ShopById(MethodView):
     def patch(self, body, shop_id):
         """Change a shop."""
         shop = _shop(shop_id)
-        check_if_match(shop, ShopSchema().dump(shop))
+        check_if_match(shop, ShopSchema())
         service.update_shop(shop, body, actor=g.current_user)
         db.session.commit()
         return shop, 200, {"ETag": etag(shop)}
@@ -216,7 +216,7 @@ class SignById(MethodView):
     def patch(self, body, sign_id):
         """Change a sign; new content (with its photo) becomes a new version."""
         sign = _sign(sign_id)
-        check_if_match(sign, SignSchema().dump(sign))
+        check_if_match(sign, SignSchema())
         service.change_sign(sign, body, actor=g.current_user)
         db.session.commit()
         return sign, 200, {"ETag": etag(sign)}
@@ -230,7 +230,7 @@ class SignById(MethodView):
     def delete(self, sign_id):
         """Remove a sign: it stays in the ledger, marked removed, with its history."""
         sign = _sign(sign_id)
-        check_if_match(sign, SignSchema().dump(sign))
+        check_if_match(sign, SignSchema())
         service.remove_sign(sign, actor=g.current_user)
         db.session.commit()
         return sign, 200, {"ETag": etag(sign)}

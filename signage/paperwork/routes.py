@@ -173,7 +173,7 @@ class NoticeDelivery(MethodView):
     def post(self, body, notice_id):
         """Record how the notice reached the shop (in person, left at the shop, refused)."""
         notice = _notice(notice_id)
-        check_if_match(notice, NoticeSchema().dump(notice))
+        check_if_match(notice, NoticeSchema())
         service.record_delivery(
             notice=notice,
             method=body["method"],

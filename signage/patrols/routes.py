@@ -150,7 +150,7 @@ def _optional_if_match(patrol: Patrol) -> None:
     # Ending only sets ended_at, so no update can be lost; a phone that sends its ETag still
     # learns (412) that the patrol changed, e.g. a partner ended it.
     if request.headers.get("If-Match"):
-        check_if_match(patrol, PatrolSchema().dump(patrol))
+        check_if_match(patrol, PatrolSchema())
 
 
 @blp.route("/<uuid:patrol_id>/track")

@@ -63,7 +63,7 @@ class ZoneById(MethodView):
     def patch(self, body, zone_id):
         """Change a zone."""
         zone = get_or_404(Zone, zone_id)
-        check_if_match(zone, ZoneSchema().dump(zone))
+        check_if_match(zone, ZoneSchema())
         for key, value in body.items():
             setattr(zone, key, value)
         db.session.commit()
@@ -126,7 +126,7 @@ class RoadById(MethodView):
     def patch(self, body, road_id):
         """Change a road."""
         road = get_or_404(Road, road_id)
-        check_if_match(road, RoadSchema().dump(road))
+        check_if_match(road, RoadSchema())
         for key, value in body.items():
             setattr(road, key, value)
         db.session.commit()
