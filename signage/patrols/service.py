@@ -104,7 +104,12 @@ def add_track_points(
     """
     require_member(actor, patrol)
     limit = clock.now() + skew()
-    known = set(db.session.scalars(sa.select(TrackPoint.at).where(TrackPoint.patrol_id == patrol.id)))
+    sent = {_utc(point["at"]) for point in points}
+    known = set(
+        db.session.scalars(
+            sa.select(TrackPoint.at).where(TrackPoint.patrol_id == patrol.id, TrackPoint.at.in_(sent))
+        )
+    )
     added: list[TrackPoint] = []
     duplicates, rejected = 0, []
     for index, point in enumerate(points):
@@ -126,7 +131,7 @@ def add_track_points(
     if added:
         db.session.add_all(added)
         db.session.flush()
-        _measure(patrol, {p.id for p in added})
+        _measure(patrol, added)
         audit.tag(patrol, "track")
         db.session.flush()
     return {
@@ -138,24 +143,33 @@ def add_track_points(
     }
 
 
-def _measure(patrol: Patrol, new_ids: set[int]) -> None:
+def _measure(patrol: Patrol, added: list[TrackPoint]) -> None:
     """Recompute the segments a batch changed and the patrol's distance.
 
     Points may arrive late and out of order: a new point changes its own segment and the
-    segment of the point right after it in time; every other stored segment stays valid.
+    segment of the point right after it in time; every other stored segment stays valid, so
+    only the track from the point before the earliest new one is read.
     """
-    track = db.session.scalars(
-        sa.select(TrackPoint).where(TrackPoint.patrol_id == patrol.id).order_by(TrackPoint.at)
-    ).all()
+    where = TrackPoint.patrol_id == patrol.id
+    first = min(p.at for p in added)
+    before = db.session.scalar(sa.select(sa.func.max(TrackPoint.at)).where(where, TrackPoint.at < first))
+    stmt = sa.select(TrackPoint).where(where).order_by(TrackPoint.at)
+    if before is not None:
+        stmt = stmt.where(TrackPoint.at >= before)
+    new_ids = {p.id for p in added}
     previous = None
-    for point in track:
-        if point.id in new_ids or (previous is not None and previous.id in new_ids) or previous is None:
-            point.segment_m = (
-                0.0 if previous is None else distance_m((previous.lat, previous.lng), (point.lat, point.lng))
-            )
+    for point in db.session.scalars(stmt):
+        if previous is None and before is None:
+            point.segment_m = 0.0  # the track's first point
+        elif previous is not None and (point.id in new_ids or previous.id in new_ids):
+            point.segment_m = distance_m((previous.lat, previous.lng), (point.lat, point.lng))
         previous = point
-    patrol.point_count = len(track)
-    patrol.distance_m = round(sum(p.segment_m for p in track), 2)
+    db.session.flush()
+    count, total = db.session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(TrackPoint.segment_m), 0.0)).where(where)
+    ).one()
+    patrol.point_count = count
+    patrol.distance_m = round(float(total), 2)
 
 
 def track(patrol: Patrol) -> list[TrackPoint]:
