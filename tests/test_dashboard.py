@@ -94,3 +94,9 @@ def test_hazard_page_shows_the_lifecycle_and_answers_an_unknown_hazard_with_a_pa
     missing = client.get("/dashboard/hazards/00000000-0000-4000-8000-000000000000")
     assert missing.status_code == 404 and missing.mimetype == "text/html"
     assert "未找到" in missing.get_data(as_text=True)
+
+
+def test_a_malformed_session_cookie_sends_the_browser_to_sign_in(client):
+    for value in ('{"access": 1, "refresh": 2}', '["x"]', "not json"):
+        client.set_cookie("signage_dashboard", value, path="/dashboard")
+        assert client.get("/dashboard").status_code == 302, value

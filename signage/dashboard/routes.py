@@ -51,6 +51,8 @@ def _signed_in():
         access, refresh = stored["access"], stored["refresh"]
     except (ValueError, TypeError, KeyError):
         return None, None
+    if not (isinstance(access, str) and isinstance(refresh, str)):
+        return None, None  # a cookie someone wrote by hand: sign in again
     try:
         request.environ["HTTP_AUTHORIZATION"] = f"Bearer {access}"
         user = tokens.authenticate_request()
