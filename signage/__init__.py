@@ -11,6 +11,7 @@ from flask_compress import Compress
 from signage.config import load_config
 from signage.core import errors, web
 from signage.core.api import Api, init_api
+from signage.core.db import ping_idle_connections
 from signage.core.jsonio import OrjsonProvider
 from signage.extensions import db, failures, migrate
 
@@ -39,9 +40,11 @@ def register_database(app: Flask) -> None:
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True, compare_type=True)
-    if uri.startswith("sqlite"):
-        with app.app_context():
+    with app.app_context():
+        if uri.startswith("sqlite"):
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+        if not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"):
+            ping_idle_connections(db.engine, app.config["DB_PING_IDLE_SECONDS"])
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

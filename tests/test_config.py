@@ -144,10 +144,15 @@ def test_photo_size_limit_must_leave_room_inside_the_request_limit():
         create_app({**config, "PHOTO_STORAGE": "ftp"})
 
 
-def test_pool_pre_ping_can_be_turned_off(monkeypatch):
+def test_pool_tests_idle_connections_by_default_and_every_one_on_request(monkeypatch):
     from signage.config import load_config
 
-    assert load_config()["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
-    monkeypatch.setenv("DB_POOL_PRE_PING", "0")
+    config = load_config()
+    assert config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is False
+    assert config["DB_PING_IDLE_SECONDS"] == 5
+    monkeypatch.setenv("DB_POOL_PRE_PING", "1")
     monkeypatch.setenv("DB_POOL_RECYCLE", "600")
-    assert load_config()["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": False, "pool_recycle": 600}
+    monkeypatch.setenv("DB_PING_IDLE_SECONDS", "30")
+    config = load_config()
+    assert config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True, "pool_recycle": 600}
+    assert config["DB_PING_IDLE_SECONDS"] == 30

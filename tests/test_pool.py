@@ -1,0 +1,53 @@
+"""Pooled connections: one that sat idle is tested before use, one in steady use is not."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from signage.core.db import db
+from tests.conftest import PG_URL
+from tests.helpers import assert_problem, bearer, make_user, sign_in
+
+pytestmark = pytest.mark.skipif(not PG_URL, reason="ending the server side of a connection needs PostgreSQL")
+
+
+@pytest.fixture
+def admin(app, client):
+    make_user(app, "root", "admin")
+    return bearer(sign_in(client, "root"))
+
+
+def _end_pooled_connections(app) -> int:
+    """What a database restart does to the pool: every server process behind it ends."""
+    with app.app_context():
+        url = db.engine.url
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    with engine.connect() as conn:
+        ended = conn.execute(
+            sa.text(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    engine.dispose()
+    return ended
+
+
+@pytest.mark.parametrize("app_config", [{"DB_PING_IDLE_SECONDS": 0}])
+def test_a_connection_idle_past_the_limit_is_tested_and_replaced(app, client, admin):
+    assert client.get("/api/v1/users", headers=admin).status_code == 200
+    assert _end_pooled_connections(app) >= 1
+    # Idle longer than the limit (0 s): the dead connection is found before use.
+    response = client.get("/api/v1/users", headers=admin)
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("app_config", [{"DB_PING_IDLE_SECONDS": 3600}])
+def test_a_connection_used_a_moment_ago_is_not_tested(app, client, admin):
+    # The contrast that shows the test above is the ping's doing: untested, the dead connection
+    # fails its statement (503, no harm done) and the pool drops it, so the next request works.
+    assert client.get("/api/v1/users", headers=admin).status_code == 200
+    assert _end_pooled_connections(app) >= 1
+    assert_problem(client.get("/api/v1/users", headers=admin), 503, "service-unavailable")
+    assert client.get("/api/v1/users", headers=admin).status_code == 200
