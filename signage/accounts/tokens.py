@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -11,8 +13,9 @@ import jwt
 import sqlalchemy as sa
 from flask import current_app, g, request
 
-from signage.accounts.models import AuthSession, RefreshToken, User
-from signage.core import audit, clock
+from signage.accounts.models import AuthSession, RefreshToken, User, user_zones
+from signage.core import audit, clock, reads
+from signage.core.access import Principal
 from signage.core.db import db
 from signage.core.errors import Problem
 
@@ -26,6 +29,16 @@ _SESSION_USER = (
     sa.select(User, AuthSession.revoked_at)
     .join(AuthSession, AuthSession.user_id == User.id)
     .where(AuthSession.id == sa.bindparam("session_id"), User.id == sa.bindparam("user_id"))
+)
+
+_users, _sessions = User.__table__, AuthSession.__table__
+# The same check for read-only views, as plain rows: one per zone of the user (none: one row).
+_SESSION_PRINCIPAL = (
+    sa.select(_users.c.id, _users.c.username, _users.c.role, _users.c.is_active, _sessions.c.revoked_at)
+    .add_columns(user_zones.c.zone_id)
+    .select_from(_sessions.join(_users, _users.c.id == _sessions.c.user_id))
+    .outerjoin(user_zones, user_zones.c.user_id == _users.c.id)
+    .where(_sessions.c.id == sa.bindparam("session_id"), _users.c.id == sa.bindparam("user_id"))
 )
 
 
@@ -152,28 +165,55 @@ def authenticate_request() -> User:
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthenticated("Sign in first: send 'Authorization: Bearer <access token>'.")
     try:
-        claims = jwt.decode(
-            token.strip(),
-            current_app.config["SECRET_KEY"],
-            algorithms=[ALGORITHM],
-            options={"require": ["exp", "sub", "sid"]},
-        )
-        user_id, session_id = uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"])
-    except jwt.ExpiredSignatureError:
-        raise _unauthenticated("The access token has expired; refresh it.") from None
-    except (jwt.InvalidTokenError, ValueError, TypeError):
+        user_id, session_id, expires = _token_subject(token.strip(), current_app.config["SECRET_KEY"])
+    except (jwt.InvalidTokenError, ValueError, TypeError, KeyError):
         raise _unauthenticated("The access token is not valid.") from None
-    if claims.get("typ") != "access":
-        raise _unauthenticated("The access token is not valid.")
-    row = db.session.execute(_SESSION_USER, {"session_id": session_id, "user_id": user_id}).first()
-    if row is None or row.revoked_at is not None:
-        raise _unauthenticated("The session has ended; sign in again.")
-    user = row.User
-    if not user.is_active:
-        raise _unauthenticated("The account is disabled.")
+    if expires <= time.time():
+        raise _unauthenticated("The access token has expired; refresh it.")
+    params = {"session_id": session_id, "user_id": user_id}
+    if reads.active():
+        user = _principal(reads.connection().execute(_SESSION_PRINCIPAL, params).all())
+    else:
+        row = db.session.execute(_SESSION_USER, params).first()
+        if row is None or row.revoked_at is not None:
+            raise _unauthenticated("The session has ended; sign in again.")
+        user = row.User
+        if not user.is_active:
+            raise _unauthenticated("The account is disabled.")
     g.current_user = user
     g.session_id = session_id
     # Plain copies for the request log: after an error's rollback the user's attributes are
     # expired, and reading them again would need the database, which may be gone by then.
     g.user_ref = (str(user.id), user.role)
     return user
+
+
+@functools.lru_cache(maxsize=4096)
+def _token_subject(token: str, key: str) -> tuple[uuid.UUID, uuid.UUID, int]:
+    """(user id, session id, expiry) of a well-signed access token; raises if it is not one.
+
+    Cached by the token's text: a phone sends the same token for its next requests, and
+    decoding and verifying it again cost more than the database check that follows (profiled).
+    Failures are not cached, and the expiry is checked by the caller on every request.
+    """
+    claims = jwt.decode(
+        token,
+        key,
+        algorithms=[ALGORITHM],
+        options={"require": ["exp", "sub", "sid"], "verify_exp": False},
+    )
+    expires = claims["exp"]
+    if claims.get("typ") != "access" or isinstance(expires, bool) or not isinstance(expires, int):
+        raise jwt.InvalidTokenError("not an access token")
+    return uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"]), expires
+
+
+def _principal(rows) -> Principal:
+    """The signed-in user of a read-only request, from `_SESSION_PRINCIPAL`'s rows."""
+    if not rows or rows[0].revoked_at is not None:
+        raise _unauthenticated("The session has ended; sign in again.")
+    first = rows[0]
+    if not first.is_active:
+        raise _unauthenticated("The account is disabled.")
+    zones = frozenset(row.zone_id for row in rows if row.zone_id is not None)
+    return Principal(id=first.id, username=first.username, role=first.role, zone_ids=zones)

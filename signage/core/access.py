@@ -7,18 +7,29 @@ signed-in user, so forgetting one never opens a route.
 
 from __future__ import annotations
 
+import uuid
 from copy import deepcopy
 from dataclasses import dataclass
 
 from flask import current_app, g, request
 
-from signage.core.db import db
+from signage.core import reads
 from signage.core.errors import Problem
 
 ALL_ROLES = frozenset({"admin", "supervisor", "inspector", "owner"})
 STAFF = ("admin", "supervisor", "inspector")
 # Framework blueprints that are open by nature: the API document, its page and assets, probes.
 PUBLIC_BLUEPRINTS = frozenset({"api-docs", "docs_assets", "health", "static"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who signed in, as read-only views need it: no ORM record, no session behind it."""
+
+    id: uuid.UUID
+    username: str
+    role: str
+    zone_ids: frozenset[uuid.UUID]
 
 
 @dataclass(frozen=True)
@@ -69,11 +80,12 @@ def roles(*names: str):
 
 
 def read_only(func):
-    """Mark a GET view that only reads: its statements run outside a transaction.
+    """Mark a GET view that only reads, through `reads.connection()` and Core statements.
 
     Each statement is then its own transaction, which spares the request the BEGIN and ROLLBACK
-    round trips (two of five for a signed-in GET of one record). Only for views that never
-    write and read nothing through a server-side cursor (a streamed export needs a transaction).
+    round trips, and the sign-in check gives a `Principal`, not an ORM record (signage/core/reads.py).
+    Only for views that never write, use no ORM record and read nothing through a server-side
+    cursor (a streamed export needs a transaction).
     """
     func._read_only = True
     return func
@@ -103,15 +115,17 @@ def enforce_access() -> None:
     """before_request: authenticate unless public, then check the declared roles."""
     if request.method == "OPTIONS":
         return
-    if request.method in ("GET", "HEAD") and getattr(
-        _view(request.endpoint, request.method)[1], "_read_only", False
+    from signage.accounts.tokens import BATCH_SIGNED_IN, authenticate_request
+
+    if (
+        request.method in ("GET", "HEAD")
+        and BATCH_SIGNED_IN not in request.environ  # a batch's operations share its session
+        and getattr(_view(request.endpoint, request.method)[1], "_read_only", False)
     ):
-        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        reads.start()
     access = view_access(request.endpoint, request.method)
     if access.public:
         return
-    from signage.accounts.tokens import authenticate_request
-
     user = authenticate_request()
     if user.role not in access.roles:
         raise Problem(403, f"This action is not open to the {user.role} role.", slug="forbidden")

@@ -13,6 +13,7 @@ import marshmallow as ma
 import sqlalchemy as sa
 from flask import current_app
 
+from signage.core import reads
 from signage.core.db import db
 from signage.core.dump import LeanSchema
 from signage.core.errors import field_error
@@ -100,8 +101,8 @@ def keyset_page(
         ]
         stmt = stmt.where(sa.tuple_(*keys) > sa.tuple_(*after))
     stmt = stmt.order_by(*keys).limit(limit + 1)
-    result = db.session.execute(stmt)
-    rows = list(result.scalars() if scalars else result)
+    # Records through the session; plain rows through the read connection (signage/core/reads.py).
+    rows = list(db.session.scalars(stmt) if scalars else reads.connection().execute(stmt))
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (encode_cursor(key_of(rows[-1])) if more and rows else None)

@@ -12,6 +12,7 @@ import uuid
 import sqlalchemy as sa
 from flask import g
 
+from signage.core.access import Principal
 from signage.core.db import db
 from signage.core.errors import Problem
 
@@ -27,6 +28,8 @@ def _cache(name: str) -> dict:
 
 def zone_ids(user) -> set[uuid.UUID]:
     """The zones an inspector works in (cached for the request)."""
+    if isinstance(user, Principal):
+        return user.zone_ids
     cache = _cache("_zone_ids")
     if user.id not in cache:
         cache[user.id] = {z.id for z in user.zones}

@@ -12,7 +12,7 @@ import uuid
 from flask import Flask, g, request
 from flask.sessions import SessionInterface
 
-from signage.core import idempotency
+from signage.core import idempotency, reads
 from signage.core.access import enforce_access
 from signage.core.errors import Problem
 
@@ -104,6 +104,7 @@ class NoCookieSessions(SessionInterface):
 def init_web(app: Flask) -> None:
     """Register the per-request hooks."""
     app.session_interface = NoCookieSessions()
+    reads.init_app(app)
 
     @app.before_request
     def start_request():
@@ -140,9 +141,10 @@ def init_web(app: Flask) -> None:
         if not request.path.startswith("/api/"):
             return
         found = [name for name, value in request.args.items(multi=True) if "\x00" in name + value]
-        found += [name for name, value in request.form.items(multi=True) if "\x00" in name + value]
-        if request.is_json and (request.content_length or 0) > 0:
-            found += _nul_paths(request.get_json(silent=True), "")
+        if request.method in BODY_METHODS:  # reading `form` parses a body, even an absent one
+            found += [name for name, value in request.form.items(multi=True) if "\x00" in name + value]
+            if request.is_json and (request.content_length or 0) > 0:
+                found += _nul_paths(request.get_json(silent=True), "")
         if found:
             message = "must not contain the NUL character (U+0000)"
             raise Problem(

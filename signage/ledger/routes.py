@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import g
 from flask.views import MethodView
 
+from signage.core import reads
 from signage.core.access import STAFF, read_only, roles
 from signage.core.api import Blueprint
 from signage.core.db import db
@@ -46,8 +47,14 @@ def shop_rows(stmt: sa.Select) -> sa.Select:
     )
 
 
-# Built once (the hot read): building and keying the statement per request cost as much as running it.
+# Built once (the hot reads): building and keying a statement per request cost as much as running it.
 SHOP_BY_ID = shop_rows(sa.select(Shop)).where(Shop.id == sa.bindparam("shop_id"))
+SIGN_BY_ID = sa.select(*Sign.__table__.c).where(Sign.id == sa.bindparam("sign_id"))
+VERSIONS_OF_SIGN = (
+    sa.select(*SignVersion.__table__.c)
+    .where(SignVersion.sign_id == sa.bindparam("sign_id"))
+    .order_by(SignVersion.version_no.desc())
+)
 
 
 def _shop(shop_id) -> Shop:
@@ -64,8 +71,17 @@ def _sign(sign_id) -> Sign:
     return sign
 
 
+def _sign_row(sign_id):
+    """A sign the signed-in user may read, as a plain row (read-only views)."""
+    sign = reads.connection().execute(SIGN_BY_ID, {"sign_id": sign_id}).first()
+    if sign is None:
+        raise Problem(404, "No such sign.")
+    require_zone(g.current_user, sign.zone_id)
+    return sign
+
+
 def _zone_id(code: str):
-    zone_id = db.session.scalar(sa.select(Zone.id).where(Zone.code == code))
+    zone_id = reads.connection().scalar(sa.select(Zone.id).where(Zone.code == code))
     if zone_id is None:
         raise field_error("zone", f"no zone with code {code!r}")
     return zone_id
@@ -100,7 +116,7 @@ class Shops(MethodView):
                 raise field_error("near", "latitude or longitude out of range")
             lat, lng = to_wgs84(lat, lng, args["coord_system"])
             found = service.near(stmt, lat, lng, args["radius"], args["limit"])
-            rows = db.session.execute(shop_rows(stmt).where(Shop.id.in_([i for i, _ in found])))
+            rows = reads.connection().execute(shop_rows(stmt).where(Shop.id.in_([i for i, _ in found])))
             by_id = {row.id: row for row in rows}
             # A shop gone since the candidates were read (a read-only view holds no snapshot) is left out.
             items = [{**by_id[i]._mapping, "distance_m": d} for i, d in found if i in by_id]
@@ -136,7 +152,7 @@ class ShopById(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, shop_id):
         """Get one shop."""
-        shop = db.session.connection().execute(SHOP_BY_ID, {"shop_id": shop_id}).first()
+        shop = reads.connection().execute(SHOP_BY_ID, {"shop_id": shop_id}).first()
         if shop is None:
             raise Problem(404, "No such shop.")
         require_zone(g.current_user, shop.zone_id)
@@ -166,7 +182,7 @@ class Signs(MethodView):
     def get(self, args):
         """List signs: by shop, zone, road, kind, status, lit, change time."""
         require_zone_code(g.current_user, args.get("zone"))
-        stmt = sa.select(Sign).where(in_readable_zones(g.current_user, Sign.zone_id))
+        stmt = sa.select(*Sign.__table__.c).where(in_readable_zones(g.current_user, Sign.zone_id))
         if "zone" in args:
             stmt = stmt.where(Sign.zone_id == _zone_id(args["zone"]))
         for arg, column in (("shop", Sign.shop_id), ("road", Sign.road_id), ("kind", Sign.kind)):
@@ -180,7 +196,9 @@ class Signs(MethodView):
             keys, key_of = [Sign.updated_at, Sign.id], lambda s: [s.updated_at, s.id]
         else:
             keys, key_of = [Sign.created_at, Sign.id], lambda s: [s.created_at, s.id]
-        items, nxt = keyset_page(stmt, keys=keys, key_of=key_of, limit=args["limit"], cursor=args["cursor"])
+        items, nxt = keyset_page(
+            stmt, keys=keys, key_of=key_of, limit=args["limit"], cursor=args["cursor"], scalars=False
+        )
         return {"items": items, "next": nxt}
 
     @roles(*STAFF)
@@ -203,7 +221,7 @@ class SignById(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, sign_id):
         """Get one sign."""
-        sign = _sign(sign_id)
+        sign = _sign_row(sign_id)
         return sign, 200, {"ETag": etag(sign)}
 
     @roles(*STAFF)
@@ -244,12 +262,8 @@ class SignVersions(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, sign_id):
         """The sign's content history, newest first."""
-        _sign(sign_id)
-        return db.session.scalars(
-            sa.select(SignVersion)
-            .where(SignVersion.sign_id == sign_id)
-            .order_by(SignVersion.version_no.desc())
-        ).all()
+        _sign_row(sign_id)
+        return reads.connection().execute(VERSIONS_OF_SIGN, {"sign_id": sign_id}).all()
 
     @roles(*STAFF)
     @blp.arguments(SignVersionCreateSchema)

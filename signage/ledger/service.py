@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from geographiclib.geodesic import Geodesic
 
 from signage.accounts.models import owner_shops
-from signage.core import audit, clock
+from signage.core import audit, clock, reads
 from signage.core.db import db
 from signage.core.errors import Problem, field_error
 from signage.core.scope import require_zone
@@ -66,7 +66,7 @@ def near(
     south, west, north, east = bounding_box(lat, lng, radius_m)
     box = stmt.where(Shop.lat.between(south, north), Shop.lng.between(west, east))
     found = []
-    for p in db.session.execute(box.with_only_columns(Shop.id, Shop.lat, Shop.lng)):
+    for p in reads.connection().execute(box.with_only_columns(Shop.id, Shop.lat, Shop.lng)):
         distance = flat_distance_m(lat, lng, p.lat, p.lng)
         if distance > radius_m + _SLACK_M:
             continue
