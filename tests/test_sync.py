@@ -269,6 +269,82 @@ def test_batch_records_one_audit_event_per_change_and_none_for_failures(app, cli
     assert _events(client, app, bad["id"]) == []
 
 
+def _savepoints_during(app, action) -> tuple[int, object]:
+    """How many SAVEPOINTs the database was sent while action ran, and what it returned."""
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("SAVEPOINT"):
+            sent.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        result = action()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    return len(sent), result
+
+
+def test_batch_of_good_operations_runs_in_one_savepoint_not_one_each(app, client, phone):
+    ops = []
+    for n in range(20):
+        shop = shop_body(phone, n)
+        sign = {
+            "id": str(uuid.uuid4()),
+            "shop_id": shop["id"],
+            "kind": "light_box",
+            "width_m": 2,
+            "height_m": 1,
+        }
+        ops += [
+            {"method": "POST", "path": "/api/v1/shops", "body": shop},
+            {"method": "POST", "path": "/api/v1/signs", "body": sign},
+        ]
+    savepoints, response = _savepoints_during(
+        app, lambda: client.post("/api/v1/sync", json={"operations": ops}, headers=phone["auth"])
+    )
+    assert {r["result"] for r in response.get_json()["results"]} == {"created"}
+    assert savepoints == 1
+    assert count(app, Shop) == 20 and count(app, Sign) == 20
+
+
+def test_operation_failing_after_it_wrote_loses_only_itself(app, client, phone):
+    # A shop id already on the ledger (no idempotency record: loaded, not sent by a phone) is
+    # found only when the insert fails. The optimistic run then gives up, and the careful run
+    # stores the others once each, with one audit event each.
+    with app.app_context():
+        taken = str(factories.shop("已登记店", lat=30.1800, lng=120.4700).id)
+        db.session.commit()
+    first, last = shop_body(phone, 1), shop_body(phone, 2)
+    sign = {"id": str(uuid.uuid4()), "shop_id": last["id"], "kind": "light_box", "width_m": 2, "height_m": 1}
+    ops = [
+        {"method": "POST", "path": "/api/v1/shops", "body": first},
+        {"method": "POST", "path": "/api/v1/shops", "body": {**shop_body(phone, 3), "id": taken}},
+        {"method": "POST", "path": "/api/v1/shops", "body": last},
+        {"method": "POST", "path": "/api/v1/signs", "body": sign},
+    ]
+    savepoints, response = _savepoints_during(
+        app, lambda: client.post("/api/v1/sync", json={"operations": ops}, headers=phone["auth"])
+    )
+    results = response.get_json()["results"]
+    assert [(r["result"], r["status"]) for r in results] == [
+        ("created", 201),
+        ("conflict", 409),
+        ("created", 201),
+        ("created", 201),
+    ]
+    assert results[1]["body"]["type"].endswith("id-taken")
+    assert savepoints > len(ops)  # the careful run: a savepoint per operation
+    assert count(app, Shop) == 3 and count(app, Sign) == 1
+    assert [e["action"] for e in _events(client, app, first["id"])] == ["create"]
+    assert [e["action"] for e in _events(client, app, sign["id"])] == ["create"]
+    again = client.post("/api/v1/sync", json={"operations": ops}, headers=phone["auth"]).get_json()["results"]
+    assert [r["result"] for r in again] == ["replayed", "conflict", "replayed", "replayed"]
+    assert count(app, Shop) == 3 and count(app, Sign) == 1
+
+
 def test_batch_repeating_an_id_answers_it_as_a_retry_would(app, client, phone):
     shop = shop_body(phone)
     ops = [

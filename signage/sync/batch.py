@@ -63,30 +63,51 @@ def _photo_references(value: Any, key: str = "") -> set[str]:
 class _BatchSession(Session):
     """The one session the batch's operations share, joined to the batch's transaction.
 
-    Its commits release a savepoint and its rollbacks return to one. Flask-SQLAlchemy closes
-    the session at the end of each operation's app context; here that keeps it open, so the
-    roads, zones and shops one operation loaded or created are at hand for the next.
+    Careful (the default): each operation's commit releases a savepoint and its rollback
+    returns to one. Optimistic: the operations' commits only flush, and all their work stays
+    in one savepoint; a failed operation gives up the whole run (`_OperationFailedError`), and the batch
+    runs again carefully. Flask-SQLAlchemy closes the session at the end of each operation's
+    app context; here that keeps it open, so the roads, zones and shops one operation loaded
+    or created are at hand for the next.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, optimistic: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.optimistic = optimistic
         # The identity map holds records weakly; holding them here keeps them for the batch.
         self._held: list = []
         for name in ("pending_to_persistent", "loaded_as_persistent"):
             sa.event.listen(self, name, lambda _session, instance: self._held.append(instance))
         audit.buffer_events(self)
 
+    def commit(self) -> None:
+        """An operation's commit: release its savepoint, or (optimistic) only flush."""
+        if self.optimistic:
+            self.flush()
+        else:
+            super().commit()
+
     def close(self) -> None:
-        """Kept open between operations: see `finish`."""
+        """Kept open between operations: see `finish` and `abandon`."""
 
     def finish(self) -> None:
         """Write the audit events held back, and close for real once the batch is done."""
-        if self.in_transaction():
-            self.rollback()
+        if not self.optimistic and self.in_transaction():
+            self.rollback()  # what the last operation read after its commit
         audit.write_buffered(self)
-        self.commit()
+        super().commit()  # optimistic: releases the savepoint holding all the operations' work
         self._held.clear()
         super().close()
+
+    def abandon(self) -> None:
+        """Undo everything the operations did (their events included) and close."""
+        self.rollback()
+        self._held.clear()
+        super().close()
+
+
+class _OperationFailedError(Exception):
+    """An operation of an optimistic run failed: run the batch again, carefully."""
 
 
 def _dispatch(app: Flask, op: dict, headers: dict, environ_extra: dict) -> tuple[int, Any, bool]:
@@ -143,16 +164,55 @@ def _result(op: dict, status: int, replayed: bool) -> str:
 
 
 def run_batch(operations: list[dict]) -> dict:
-    """Run the operations in order; report each one's result and the photos still missing."""
-    app = current_app._get_current_object()
-    shared = _BatchSession(
-        bind=db.session.connection(), join_transaction_mode="create_savepoint", expire_on_commit=False
+    """Run the operations in order; report each one's result and the photos still missing.
+
+    First optimistically, without a savepoint per operation (two round trips each, a quarter
+    of a batch's time): when every operation succeeds, as they mostly do, that is all. If one
+    fails, its work may be half done, so everything the run did is undone and the batch runs
+    again carefully, each operation in its own savepoint, so a bad one loses only itself.
+    """
+    replays, claims, repeats = _claim_scopes(operations)
+    results = None
+    if not repeats:  # a repeated scope stores answers midway: only the careful run does that
+        shared = _session(optimistic=True)
+        try:
+            results = _run(operations, shared, replays, claims, repeats)
+        except _OperationFailedError:
+            shared.abandon()
+            for claim in claims.values():
+                claim.pop("response", None)
+    if results is None:
+        shared = _session(optimistic=False)
+        results = _run(operations, shared, replays, claims, repeats)
+    shared.finish()
+    _store_answers(claims.values())
+    missing = _missing_photos(operations)
+    db.session.commit()
+    return {"results": results, "missing_photos": missing}
+
+
+def _session(*, optimistic: bool) -> _BatchSession:
+    return _BatchSession(
+        optimistic=optimistic,
+        bind=db.session.connection(),
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
     )
+
+
+def _run(
+    operations: list[dict],
+    shared: _BatchSession,
+    replays: dict[int, tuple[int, Any]],
+    claims: dict[int, dict],
+    repeats: set[int],
+) -> list[dict]:
+    """Each operation's result, run through the app in order on the shared session."""
+    app = current_app._get_current_object()
     # The user as the operations' own session holds it (a patrol adds it to its members).
     user = shared.merge(g.current_user, load=False)
     signed_in = {BATCH_SIGNED_IN: (user, g.session_id), _SESSION: shared}
     headers = {"Authorization": request.headers.get("Authorization", "")}
-    replays, claims, repeats = _claim_scopes(operations)
     give_up_at = time.monotonic() + IN_PROGRESS_PATIENCE
     failed: dict[str, int] = {}
     results = []
@@ -183,6 +243,8 @@ def run_batch(operations: list[dict]) -> dict:
             _store_answers([claims.pop(i) for i in sorted(claims) if i < index])
         extra = {**signed_in, BATCH_CLAIM: claims[index]} if index in claims else signed_in
         status, body, replayed = _dispatch(app, op, dict(headers), extra)
+        if status >= 300 and shared.optimistic:
+            raise _OperationFailedError
         while status == 409 and _in_progress(body) and time.monotonic() < give_up_at:
             # The same operation sent alone is still running on another worker: wait for it
             # to finish (the batch as a whole waits at most IN_PROGRESS_PATIENCE), then take
@@ -194,11 +256,7 @@ def run_batch(operations: list[dict]) -> dict:
         results.append(
             {"index": index, "result": _result(op, status, replayed), "status": status, "body": body}
         )
-    shared.finish()
-    _store_answers(claims.values())
-    missing = _missing_photos(operations)
-    db.session.commit()
-    return {"results": results, "missing_photos": missing}
+    return results
 
 
 def _claim_scopes(operations: list[dict]) -> tuple[dict[int, tuple[int, Any]], dict[int, dict], set[int]]:
