@@ -22,13 +22,15 @@ def default_hours(category: str, severity: str) -> int:
     return 24 if category in URGENT else BY_SEVERITY_HOURS[Severity(severity)]
 
 
+# Built once: every hazard reported or reopened reads it.
+_HOURS = sa.select(DeadlineRule.hours).where(
+    DeadlineRule.category == sa.bindparam("category"), DeadlineRule.severity == sa.bindparam("severity")
+)
+
+
 def deadline_hours(category: str, severity: str) -> int:
     """Hours a merchant gets for a hazard of this category and severity."""
-    hours = db.session.scalar(
-        sa.select(DeadlineRule.hours).where(
-            DeadlineRule.category == category, DeadlineRule.severity == severity
-        )
-    )
+    hours = db.session.scalar(_HOURS, {"category": category, "severity": severity})
     return hours if hours is not None else default_hours(category, severity)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from signage.accounts.models import User
 from signage.catalog import HazardState
@@ -91,7 +92,8 @@ def report_hazard(
     """
     if actor.role not in STAFF:
         raise Problem(403, "Only the team's staff report hazards.", slug="forbidden")
-    sign = db.session.get(Sign, sign_id)
+    # The zone comes with the sign: the answer shows its code (a lazy load after the commit).
+    sign = db.session.get(Sign, sign_id, options=[joinedload(Sign.zone)])
     if sign is None:
         raise field_error("sign_id", "no such sign")
     require_zone(actor, sign.zone_id)
@@ -123,6 +125,7 @@ def report_hazard(
         sign_id=sign.id,
         shop_id=sign.shop_id,
         zone_id=sign.zone_id,
+        zone=sign.zone,
         road_id=sign.road_id,
         patrol_id=patrol.id if patrol else None,
         visit_id=visit_id,
