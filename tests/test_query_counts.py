@@ -116,3 +116,30 @@ def test_count_queries_same_for_5_and_50_rows(app, client, endpoint):
         assert many_items > few_items >= 5  # the second request really returned more rows
     assert many == few, f"{endpoint}: {few} statements for {few_items} rows, {many} for {many_items}"
     assert many <= BUDGET[endpoint], f"{endpoint}: {many} statements, budget {BUDGET[endpoint]}"
+
+
+def test_hazard_report_sends_five_statements_and_reads_nothing_after_its_commit(app, client):
+    # Sign-in check, the sign with its zone, the deadline rule, the hazard, its audit event.
+    # The answer shows the zone's code: it comes with the sign, not from a read after the commit.
+    make_user(app, "captain", "supervisor")
+    headers = bearer(sign_in(client, "captain"))
+    ids = _fill(app, 1)
+    statements = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement.split()[0].upper())
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.post(
+            "/api/v1/hazards",
+            json={"sign_id": ids["sign"], "category": "rusted", "severity": "low"},
+            headers=headers,
+        )
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["zone"] == "Z0"
+    assert statements == ["SELECT", "SELECT", "SELECT", "INSERT", "INSERT"]
