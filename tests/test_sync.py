@@ -388,11 +388,23 @@ def test_batch_reports_photos_the_server_lacks(client, phone):
     assert [r["result"] for r in body["results"]] == ["created", "invalid"]
 
 
-def test_batch_is_capped_at_500_and_refuses_other_paths(client, phone):
+def test_batch_is_capped_at_500_and_refuses_other_paths(app, client, phone):
     ops = [{"method": "POST", "path": "/api/v1/shops", "body": {}}] * 501
     assert_problem(client.post("/api/v1/sync", json={"operations": ops}, headers=phone["auth"]), 422)
     loop = [{"method": "POST", "path": "/api/v1/sync", "body": {}}]
     assert_problem(client.post("/api/v1/sync", json={"operations": loop}, headers=phone["auth"]), 422)
+    # A sign-out inside a batch would not stop the operations after it (signed in once): refused.
+    sign_out = [
+        {"method": "POST", "path": "/api/v1/auth/logout", "body": {}},
+        {"method": "POST", "path": "/api/v1/shops", "body": shop_body(phone)},
+    ]
+    body = assert_problem(
+        client.post("/api/v1/sync", json={"operations": sign_out}, headers=phone["auth"]), 422
+    )
+    assert body["errors"]["operations"] == {
+        "0": {"path": ["must be an API path other than /api/v1/sync and /api/v1/auth/…"]}
+    }
+    assert count(app, Shop) == 0
 
 
 def test_batch_operations_keep_their_access_checks(client, phone, app):

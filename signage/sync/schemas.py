@@ -43,7 +43,12 @@ class OperationSchema(ma.Schema):
         required=True,
         validate=[
             validate.Length(max=200),
-            validate.Regexp(r"^/api/v1/(?!sync)[A-Za-z0-9_\-/]+$", error="must be an API path"),
+            # Not /sync (no batches in batches) nor /auth: the batch is signed in once, so a
+            # sign-out inside it would not stop the operations after it.
+            validate.Regexp(
+                r"^/api/v1/(?!sync|auth/)[A-Za-z0-9_\-/]+$",
+                error="must be an API path other than /api/v1/sync and /api/v1/auth/…",
+            ),
         ],
     )
     body = ma.fields.Dict(load_default=None, allow_none=True)
