@@ -46,6 +46,9 @@ _KEPT_HEADERS = ("Location", "ETag", "Content-Type")
 # WSGI environ key a sync batch sets on an operation whose scope it has claimed: a dict the
 # operation's response is put in (a client cannot set environ keys, only headers).
 BATCH_CLAIM = "signage.batch_claim"
+# Every this many claims (by record id), the claim also deletes expired records: the table stays
+# bounded without a scheduled job, and no one request pays for more than a thousand of them.
+PURGE_EVERY = 64
 
 
 class IdempotencyRecord(db.Model):
@@ -107,6 +110,14 @@ def is_stale(record: IdempotencyRecord, now: datetime) -> bool:
     """Expired, or a claim left "running" by a worker that died."""
     return record.expires_at <= now or (
         record.state == "running" and record.created_at <= now - ABANDONED_AFTER
+    )
+
+
+def purge_expired(now: datetime, limit: int = 1000) -> None:
+    """Delete up to limit expired records (the index on expires_at finds them)."""
+    expired = sa.select(IdempotencyRecord.id).where(IdempotencyRecord.expires_at <= now).limit(limit)
+    db.session.execute(
+        sa.delete(IdempotencyRecord).where(IdempotencyRecord.id.in_(expired.scalar_subquery()))
     )
 
 
@@ -213,6 +224,9 @@ def before_request():
             headers={"Retry-After": "1"},
         ) from None
     g.idempotency_record_id = record.id
+    if record.id % PURGE_EVERY == 0:
+        purge_expired(now)
+        db.session.commit()
     return None
 
 

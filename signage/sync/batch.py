@@ -270,7 +270,7 @@ def _claim_scopes(operations: list[dict]) -> tuple[dict[int, tuple[int, Any]], d
     user_id = g.current_user.id
     now = clock.now()
     # Housekeeping first, and a write, so the batch's transaction is open before any savepoint.
-    db.session.execute(sa.delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= now))
+    idempotency.purge_expired(now)
     wanted: dict[str, tuple[int, str, str, dict | None]] = {}
     repeats: set[int] = set()
     for index, op in enumerate(operations):
