@@ -328,6 +328,31 @@ def test_batch_of_good_operations_runs_in_one_savepoint_not_one_each(app, client
     assert count(app, Shop) == 20 and count(app, Sign) == 20
 
 
+def test_batch_loads_the_roads_it_names_in_one_query(app, client, phone):
+    with app.app_context():
+        other = str(factories.road("GL", "新园路").id)
+        db.session.commit()
+    ops = [
+        {"method": "POST", "path": "/api/v1/shops", "body": shop_body(phone, n, road_id=road)}
+        for n, road in enumerate([phone["road"], other] * 5)
+    ]
+    reads: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        if "FROM roads" in statement:
+            reads.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.post("/api/v1/sync", json={"operations": ops}, headers=phone["auth"])
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert {r["result"] for r in response.get_json()["results"]} == {"created"}
+    assert len(reads) == 1 and "IN" in reads[0]
+
+
 def test_operation_failing_after_it_wrote_loses_only_itself(app, client, phone):
     # A shop id already on the ledger (no idempotency record: loaded, not sent by a phone) is
     # found only when the insert fails. The optimistic run then gives up, and the careful run

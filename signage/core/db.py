@@ -60,6 +60,23 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 
+def with_defaults(record):
+    """Give an unsaved record the column defaults its INSERT would (values and functions of
+    nothing, e.g. a new id or the time), so records that refer to it can be built before a
+    flush and all go in one. The version counter is left to the ORM."""
+    mapper = sa.inspect(type(record))
+    for attr in mapper.column_attrs:
+        column = attr.columns[0]
+        default = column.default
+        if default is None or column is mapper.version_id_col or getattr(record, attr.key) is not None:
+            continue
+        if default.is_scalar:
+            setattr(record, attr.key, default.arg)
+        elif default.is_callable:
+            setattr(record, attr.key, default.arg(None))  # SQLAlchemy wraps it to take a context
+    return record
+
+
 class UUIDPrimaryKey:
     """A UUID primary key; phones may make it offline and send it."""
 

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 import marshmallow as ma
 from marshmallow import fields, utils
+from marshmallow.decorators import POST_DUMP, PRE_DUMP
 from sqlalchemy.engine import Row
 
 MISSING = ma.missing
@@ -54,6 +55,17 @@ def _converter(field: fields.Field) -> Any:
         return field.num_type
     if method is _DATETIME:
         return field.SERIALIZATION_FUNCS.get(field.format or field.DEFAULT_FORMAT)
+    if type(field) is fields.List and type(field.inner) is fields.Nested:
+        # A list of records (a page's items): marshmallow runs the nested schema's whole dump per
+        # item; without hooks to run, its compiled dump per item gives the same.
+        nested = field.inner.schema
+        if (
+            isinstance(nested, LeanSchema)
+            and not (nested.many or field.inner.many)
+            and not (nested._hooks[PRE_DUMP] or nested._hooks[POST_DUMP])
+        ):
+            serialize = nested._serialize
+            return lambda items: [serialize(item) for item in items]
     return None
 
 
@@ -88,6 +100,15 @@ def _compile(plan: list[_Entry], shape: Any, dict_class: type) -> Callable[[Any]
         indent = "    "
         if position is not None:  # a row's column: what marshmallow's getattr gives, by position
             lines.append(f"    v = obj[{position}]")
+        elif columns and not e.dotted and not hasattr(Row, e.attribute):
+            # Neither a column of the row nor a Row attribute: getattr would raise (slowly, through
+            # the row's key lookup) and marshmallow would take it as missing.
+            lines.append("    v = MISSING")
+            default = e.field.dump_default
+            if default is MISSING:
+                continue
+            ns[f"d{n}"] = default
+            lines.append(f"    v = d{n}()" if callable(default) else f"    v = d{n}")
         else:
             if shape == "dict" and not e.dotted:  # marshmallow: obj[key], else getattr
                 a = repr(e.attribute)

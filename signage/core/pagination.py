@@ -102,7 +102,7 @@ def keyset_page(
         stmt = stmt.where(sa.tuple_(*keys) > sa.tuple_(*after))
     stmt = stmt.order_by(*keys).limit(limit + 1)
     # Records through the session; plain rows through the read connection (signage/core/reads.py).
-    rows = list(db.session.scalars(stmt) if scalars else reads.connection().execute(stmt))
+    rows = (db.session.scalars(stmt) if scalars else reads.connection().execute(stmt)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (encode_cursor(key_of(rows[-1])) if more and rows else None)

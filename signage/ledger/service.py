@@ -10,7 +10,7 @@ from geographiclib.geodesic import Geodesic
 
 from signage.accounts.models import owner_shops
 from signage.core import audit, clock, reads
-from signage.core.db import db
+from signage.core.db import db, with_defaults
 from signage.core.errors import Problem, field_error
 from signage.core.scope import require_zone
 from signage.ledger.models import Shop, Sign, SignVersion
@@ -181,9 +181,9 @@ def create_sign(*, actor, photo_id=None, note: str = "", **data) -> Sign:
             raise field_error("owner_name", "a standalone facility needs its owner's name")
     require_zone(actor, zone_id)
     photo_id = usable_photo(actor, photo_id, "photo_id")
-    sign = Sign(zone_id=zone_id, created_by_id=actor.id, current_photo_id=photo_id, **data)
+    # Defaults now (id, version number, content) so the sign and its first version go in one flush.
+    sign = with_defaults(Sign(zone_id=zone_id, created_by_id=actor.id, current_photo_id=photo_id, **data))
     db.session.add(sign)
-    db.session.flush()
     _add_version(
         sign, actor=actor, photo_id=photo_id, note=note or "registered", recorded_at=sign.recorded_at
     )

@@ -142,3 +142,26 @@ def test_dump_sqlalchemy_rows_matches_marshmallow():
         rows, many=True
     )
     engine.dispose()
+
+
+def test_dump_rows_lacking_fields_and_pages_of_rows_match_marshmallow():
+    # Rows without some schema fields (a shop row has no distance_m; one field has a default)
+    # and a page of such rows (each item dumped by the nested schema's compiled dump).
+    engine = sa.create_engine("sqlite://")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT 'a' AS name, 1 AS count UNION ALL SELECT 'b', 2")).all()
+    fields = {
+        "name": ma.fields.String(),
+        "distance_m": ma.fields.Float(),
+        "note": ma.fields.String(dump_default="none"),
+        "count": ma.fields.Integer(),  # a column named like a Row method
+    }
+    item = LeanSchema.from_dict(fields, name="Item")
+    plain_item = ma.Schema.from_dict(fields, name="PlainItem")
+    lean = page_schema(item, "RowsPage")().dump({"items": rows, "next": None})
+    plain = ma.Schema.from_dict(
+        {"items": ma.fields.List(ma.fields.Nested(plain_item)), "next": ma.fields.String(allow_none=True)}
+    )().dump({"items": rows, "next": None})
+    assert lean == plain
+    assert lean["items"][0] == {"name": "a", "note": "none", "count": 1}
+    engine.dispose()
