@@ -64,8 +64,7 @@ def _converter(field: fields.Field) -> Any:
             and not (nested.many or field.inner.many)
             and not (nested._hooks[PRE_DUMP] or nested._hooks[POST_DUMP])
         ):
-            serialize = nested._serialize
-            return lambda items: [serialize(item) for item in items]
+            return nested._dump_items
     return None
 
 
@@ -155,15 +154,36 @@ class LeanSchema(ma.Schema):
     def _serialize(self, obj: Any, *, many: bool = False):
         if many and obj is not None:
             return [self._serialize(item) for item in obj]
+        plan = self._planned()
+        if plan is None:
+            return super()._serialize(obj)
+        return self._dumper(plan, _shape(obj))(obj)
+
+    def _planned(self) -> list[_Entry] | None:
         state = self.__dict__
         plan = state.get("_lean_plan", False)
         if plan is False:
             plan = state["_lean_plan"] = _plan(self)
             state["_lean_dumpers"] = {}
-        if plan is None:
-            return super()._serialize(obj)
-        shape = _shape(obj)
-        dumper = state["_lean_dumpers"].get(shape)
+        return plan
+
+    def _dumper(self, plan: list[_Entry], shape: Any) -> Callable[[Any], dict]:
+        dumpers = self.__dict__["_lean_dumpers"]
+        dumper = dumpers.get(shape)
         if dumper is None:
-            dumper = state["_lean_dumpers"][shape] = _compile(plan, shape, self.dict_class)
-        return dumper(obj)
+            dumper = dumpers[shape] = _compile(plan, shape, self.dict_class)
+        return dumper
+
+    def _dump_items(self, items) -> list:
+        """Each item as `_serialize` gives it; rows of one result share their columns, so their
+        shape is read once (a row builds its tuple of column names anew on every ask)."""
+        plan = self._planned()
+        if plan is None:
+            return [self._serialize(item) for item in items]
+        out, parent, dumper = [], None, None
+        for item in items:
+            if not (isinstance(item, Row) and item._parent is parent):
+                parent = item._parent if isinstance(item, Row) else None
+                dumper = self._dumper(plan, _shape(item))
+            out.append(dumper(item))
+        return out
