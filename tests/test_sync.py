@@ -328,6 +328,20 @@ def test_batch_of_good_operations_runs_in_one_savepoint_not_one_each(app, client
     assert count(app, Shop) == 20 and count(app, Sign) == 20
 
 
+def test_batch_leaves_the_garbage_collector_running_after_it(client, phone):
+    # The collector is paused while a batch runs; a batch that ran twice (a failure sends it
+    # round again) and answered must leave it on, or the worker's memory would grow unchecked.
+    import gc
+
+    ops = [
+        {"method": "POST", "path": "/api/v1/shops", "body": shop_body(phone, 0)},
+        {"method": "POST", "path": "/api/v1/shops", "body": shop_body(phone, 1, credit_code="bad")},
+    ]
+    results = client.post("/api/v1/sync", json={"operations": ops}, headers=phone["auth"]).get_json()
+    assert [r["result"] for r in results["results"]] == ["created", "invalid"]
+    assert gc.isenabled()
+
+
 def test_batch_loads_the_roads_it_names_in_one_query(app, client, phone):
     with app.app_context():
         other = str(factories.road("GL", "新园路").id)
