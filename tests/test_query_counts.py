@@ -118,12 +118,14 @@ def test_count_queries_same_for_5_and_50_rows(app, client, endpoint):
     assert many <= BUDGET[endpoint], f"{endpoint}: {many} statements, budget {BUDGET[endpoint]}"
 
 
-def test_hazard_report_sends_five_statements_and_reads_nothing_after_its_commit(app, client):
-    # Sign-in check, the sign with its zone, the deadline rule, the hazard, its audit event.
-    # The answer shows the zone's code: it comes with the sign, not from a read after the commit.
-    make_user(app, "captain", "supervisor")
-    headers = bearer(sign_in(client, "captain"))
+@pytest.mark.parametrize("role", ["supervisor", "inspector"])
+def test_hazard_report_sends_five_statements_and_reads_nothing_after_its_commit(app, client, role):
+    # Sign-in check (with an inspector's zones), the sign with its zone, the deadline rule, the
+    # hazard, its audit event. The answer shows the zone's code: it comes with the sign, not
+    # from a read after the commit.
     ids = _fill(app, 1)
+    make_user(app, "walker", role, zones=("Z0",) if role == "inspector" else ())
+    headers = bearer(sign_in(client, "walker"))
     statements = []
 
     def record(_conn, _cursor, statement, *_args):

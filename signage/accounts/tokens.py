@@ -18,6 +18,7 @@ from signage.core import audit, clock, reads
 from signage.core.access import Principal
 from signage.core.db import db
 from signage.core.errors import Problem
+from signage.core.scope import remember_zone_ids
 
 ALGORITHM = "HS256"
 # WSGI environ key a sync batch sets on each of its operations: (user, session id) of the batch
@@ -25,9 +26,12 @@ ALGORITHM = "HS256"
 BATCH_SIGNED_IN = "signage.batch_signed_in"
 # Built once: every signed-in request runs it, and building and keying a statement per request
 # cost about as much again as running it.
+# With the user's zones (one row per zone, or one without): an inspector's write checks them,
+# and loading them here spares it a statement of its own.
 _SESSION_USER = (
-    sa.select(User, AuthSession.revoked_at)
+    sa.select(User, AuthSession.revoked_at, user_zones.c.zone_id)
     .join(AuthSession, AuthSession.user_id == User.id)
+    .outerjoin(user_zones, user_zones.c.user_id == User.id)
     .where(AuthSession.id == sa.bindparam("session_id"), User.id == sa.bindparam("user_id"))
 )
 
@@ -174,12 +178,13 @@ def authenticate_request() -> User:
     if reads.active():
         user = _principal(reads.connection().execute(_SESSION_PRINCIPAL, params).all())
     else:
-        row = db.session.execute(_SESSION_USER, params).first()
-        if row is None or row.revoked_at is not None:
+        rows = db.session.execute(_SESSION_USER, params).all()
+        if not rows or rows[0].revoked_at is not None:
             raise _unauthenticated("The session has ended; sign in again.")
-        user = row.User
+        user = rows[0].User
         if not user.is_active:
             raise _unauthenticated("The account is disabled.")
+        remember_zone_ids(user, {row.zone_id for row in rows if row.zone_id is not None})
     g.current_user = user
     g.session_id = session_id
     # Plain copies for the request log: after an error's rollback the user's attributes are
