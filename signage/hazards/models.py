@@ -38,7 +38,19 @@ class Hazard(UUIDPrimaryKey, Timestamps, Versioned, Audited, db.Model):
         sa.CheckConstraint(_in("state", HazardState), name="state"),
         # The overdue list: open states whose deadline has passed.
         sa.Index("ix_hazards_state_deadline_at", "state", "deadline_at"),
+        # Zone filters read it too (zone_id leads). Category, severity, shift and rework_count
+        # have no index of their own: with a handful of values each, their filters read the
+        # found_at order and check the rows, and each index was one more for every write to keep
+        # (migration 0009).
         sa.Index("ix_hazards_zone_id_category", "zone_id", "category"),
+        # The flagged filter (rare rows), in list order.
+        sa.Index(
+            "ix_hazards_flagged_found_at",
+            "found_at",
+            "id",
+            postgresql_where=sa.text("flagged"),
+            sqlite_where=sa.text("flagged"),
+        ),
         # Percentiles of repair time by zone and category read this index alone, presorted.
         sa.Index(
             "ix_hazards_rectified_hours",
@@ -53,14 +65,14 @@ class Hazard(UUIDPrimaryKey, Timestamps, Versioned, Audited, db.Model):
     sign_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("signs.id"), index=True)
     # Copied from the sign when reported, so scope checks and reports need no join.
     shop_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("shops.id"), index=True)
-    zone_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("zones.id"), index=True)
+    zone_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("zones.id"))
     road_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("roads.id"), index=True)
     patrol_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("patrols.id"), index=True)
     visit_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("visits.id"))
 
-    category: Mapped[str] = mapped_column(sa.String(24), index=True)
-    severity: Mapped[str] = mapped_column(sa.String(8), index=True)
-    shift: Mapped[str] = mapped_column(sa.String(8), index=True)
+    category: Mapped[str] = mapped_column(sa.String(24))
+    severity: Mapped[str] = mapped_column(sa.String(8))
+    shift: Mapped[str] = mapped_column(sa.String(8))
     description: Mapped[str] = mapped_column(sa.String(1000), default="")
     state: Mapped[str] = mapped_column(sa.String(16), default=HazardState.REPORTED.value)
 
@@ -80,10 +92,10 @@ class Hazard(UUIDPrimaryKey, Timestamps, Versioned, Audited, db.Model):
     rectify_hours: Mapped[float | None] = mapped_column(sa.Float())
     verified_by_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
     fixed_on_spot: Mapped[bool] = mapped_column(default=False)
-    rework_count: Mapped[int] = mapped_column(default=0, index=True)
+    rework_count: Mapped[int] = mapped_column(default=0)
     reopen_count: Mapped[int] = mapped_column(default=0)
     # Some evidence photo was far from the sign, old, or without EXIF; reasons on each photo.
-    flagged: Mapped[bool] = mapped_column(default=False, index=True)
+    flagged: Mapped[bool] = mapped_column(default=False)
     recorded_at: Mapped[datetime | None]
 
     zone: Mapped[Zone] = relationship()

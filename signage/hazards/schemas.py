@@ -7,6 +7,7 @@ from flask import g, has_request_context
 from marshmallow import validate
 
 from signage.catalog import ContactMethod, HazardCategory, HazardState, ImmediateMeasure, Severity, Shift
+from signage.core.dump import LeanSchema
 from signage.core.pagination import PageArgsSchema
 from signage.hazards.lifecycle import allowed_actions
 from signage.patrols.schemas import LAT, LNG, client_id_field, coord_system_field, recorded_at_field
@@ -28,7 +29,7 @@ def _photo_ids(required: bool = False) -> ma.fields.List:
     )
 
 
-class HazardPhotoSchema(ma.Schema):
+class HazardPhotoSchema(LeanSchema):
     """A photo on a hazard, at the stage it was attached."""
 
     photo_id = ma.fields.UUID()
@@ -53,7 +54,7 @@ class EvidenceFlagSchema(ma.Schema):
     age_hours = ma.fields.Float()
 
 
-class HazardSchema(ma.Schema):
+class HazardSchema(LeanSchema):
     """A hazard on a sign. `flagged` and `evidence_flags` are sent to supervisors and admins only."""
 
     id = ma.fields.UUID()
