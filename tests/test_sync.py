@@ -367,6 +367,30 @@ def test_batch_loads_the_roads_it_names_in_one_query(app, client, phone):
     assert len(reads) == 1 and "IN" in reads[0]
 
 
+def test_operation_answered_from_a_lost_answer_keeps_the_operations_before_it(app, client, phone):
+    # A shop sent alone whose answer was lost (its claim left "applied"), then sent again inside
+    # a batch after a new shop: its replay rolls back its own work, and that must not take the
+    # new shop before it along (the optimistic run shares one savepoint: it runs again carefully).
+    lost = shop_body(phone, 1)
+    headers = {**phone["auth"], "Idempotency-Key": "k-lost-in-batch"}
+    assert client.post("/api/v1/shops", json=lost, headers=headers).status_code == 201
+    lose_the_answer(app, "k-lost-in-batch")
+    fresh = shop_body(phone, 2)
+    ops = [
+        {"method": "POST", "path": "/api/v1/shops", "body": fresh},
+        {"method": "POST", "path": "/api/v1/shops", "body": lost, "idempotency_key": "k-lost-in-batch"},
+    ]
+    results = client.post("/api/v1/sync", json={"operations": ops}, headers=phone["auth"]).get_json()[
+        "results"
+    ]
+    assert [(r["result"], r["status"]) for r in results] == [("created", 201), ("replayed", 200)]
+    assert results[1]["body"]["id"] == lost["id"]
+    with app.app_context():
+        assert db.session.get(Shop, uuid.UUID(fresh["id"])) is not None
+    assert count(app, Shop) == 2
+    assert [e["action"] for e in _events(client, app, fresh["id"])] == ["create"]
+
+
 def test_operation_failing_after_it_wrote_loses_only_itself(app, client, phone):
     # A shop id already on the ledger (no idempotency record: loaded, not sent by a phone) is
     # found only when the insert fails. The optimistic run then gives up, and the careful run
@@ -393,7 +417,9 @@ def test_operation_failing_after_it_wrote_loses_only_itself(app, client, phone):
         ("created", 201),
     ]
     assert results[1]["body"]["type"].endswith("id-taken")
-    assert savepoints > len(ops)  # the careful run: a savepoint per operation
+    # The optimistic run's one; then the careful run's, one per operation and one for the
+    # audit events written at the end (a careful run alone would send 5).
+    assert savepoints == 1 + len(ops) + 1
     assert count(app, Shop) == 3 and count(app, Sign) == 1
     assert [e["action"] for e in _events(client, app, first["id"])] == ["create"]
     assert [e["action"] for e in _events(client, app, sign["id"])] == ["create"]

@@ -78,6 +78,7 @@ class _BatchSession(Session):
     def __init__(self, *, optimistic: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.optimistic = optimistic
+        self.spoiled = False
         # The identity map holds records weakly; holding them here keeps them for the batch.
         self._held: list = []
         for name in ("pending_to_persistent", "loaded_as_persistent"):
@@ -90,6 +91,14 @@ class _BatchSession(Session):
             self.flush()
         else:
             super().commit()
+
+    def rollback(self) -> None:
+        """An operation's rollback. Optimistic, it undoes every operation run so far (they share
+        one savepoint), so the run is spoiled whatever the operation answers (a replay of a
+        claim done elsewhere rolls back and answers 200)."""
+        if self.optimistic:
+            self.spoiled = True
+        super().rollback()
 
     def close(self) -> None:
         """Kept open between operations: see `finish` and `abandon`."""
@@ -105,7 +114,7 @@ class _BatchSession(Session):
 
     def abandon(self) -> None:
         """Undo everything the operations did (their events included) and close."""
-        self.rollback()
+        super().rollback()
         self._held.clear()
         super().close()
 
@@ -278,7 +287,7 @@ def _run(
             _store_answers([claims.pop(i) for i in sorted(claims) if i < index])
         extra = {**signed_in, BATCH_CLAIM: claims[index]} if index in claims else signed_in
         status, body, replayed = _dispatch(app, op, dict(headers), extra)
-        if status >= 300 and shared.optimistic:
+        if shared.optimistic and (status >= 300 or replayed or shared.spoiled):
             raise _OperationFailedError
         while status == 409 and _in_progress(body) and time.monotonic() < give_up_at:
             # The same operation sent alone is still running on another worker: wait for it
