@@ -108,6 +108,9 @@ def load_config() -> dict:
             "RATELIMIT_STORAGE_URI", "memory://" if env != "production" else "redis://127.0.0.1:6379/0"
         ),
         "IDEMPOTENCY_TTL": _int("IDEMPOTENCY_TTL", 24 * 3600),
+        # Every this many claims (by record id), a claim also deletes up to 1,000 expired ones:
+        # the table stays bounded without a scheduled job.
+        "IDEMPOTENCY_PURGE_EVERY": _int("IDEMPOTENCY_PURGE_EVERY", 64),
         # How far ahead of the server's clock a phone's recorded_at may be (clock skew).
         "CLOCK_SKEW_SECONDS": _int("CLOCK_SKEW_SECONDS", 300),
         "COMPRESS_MIMETYPES": ["application/json", "application/problem+json", "text/csv", "text/html"],

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from signage.core.db import db
-from signage.core.idempotency import PURGE_EVERY, IdempotencyRecord, request_hash
+from signage.core.idempotency import IdempotencyRecord, request_hash
 from signage.ledger.models import Shop, Sign
 from tests import factories
 from tests.conftest import PG_URL
@@ -125,14 +125,16 @@ def test_expired_keys_are_purged_by_later_requests_without_a_batch(app, client, 
         headers = {**phone["auth"], "Idempotency-Key": f"k-old-{n}"}
         assert client.post("/api/v1/shops", json=shop_body(phone, n), headers=headers).status_code == 201
     clock.set(start + timedelta(hours=2))
-    # Some claim among the next PURGE_EVERY clears the expired ones; until then they stay.
-    for n in range(3, 3 + PURGE_EVERY):
+    # Some claim among the next IDEMPOTENCY_PURGE_EVERY clears the expired ones.
+    every = app.config["IDEMPOTENCY_PURGE_EVERY"]
+    assert every == 64
+    for n in range(3, 3 + every):
         headers = {**phone["auth"], "Idempotency-Key": f"k-new-{n}"}
         assert client.post("/api/v1/shops", json=shop_body(phone, n), headers=headers).status_code == 201
     with app.app_context():
         keys = db.session.scalars(sa.select(IdempotencyRecord.scope)).all()
     assert not [k for k in keys if "k-old-" in k]
-    assert len([k for k in keys if "k-new-" in k]) == PURGE_EVERY
+    assert len([k for k in keys if "k-new-" in k]) == every
 
 
 def test_failed_request_does_not_burn_the_key(client, phone):

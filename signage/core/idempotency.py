@@ -46,9 +46,6 @@ _KEPT_HEADERS = ("Location", "ETag", "Content-Type")
 # WSGI environ key a sync batch sets on an operation whose scope it has claimed: a dict the
 # operation's response is put in (a client cannot set environ keys, only headers).
 BATCH_CLAIM = "signage.batch_claim"
-# Every this many claims (by record id), the claim also deletes expired records: the table stays
-# bounded without a scheduled job, and no one request pays for more than a thousand of them.
-PURGE_EVERY = 64
 
 
 class IdempotencyRecord(db.Model):
@@ -223,10 +220,10 @@ def before_request():
             slug="request-in-progress",
             headers={"Retry-After": "1"},
         ) from None
-    g.idempotency_record_id = record.id
-    if record.id % PURGE_EVERY == 0:
+    if record.id % current_app.config["IDEMPOTENCY_PURGE_EVERY"] == 0:
         purge_expired(now)
-        db.session.commit()
+        db.session.commit()  # before the claim is the request's: this commit must not mark it applied
+    g.idempotency_record_id = record.id
     return None
 
 
