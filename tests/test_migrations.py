@@ -71,3 +71,19 @@ def test_rectify_hours_are_backfilled_for_hazards_stored_before_0008(tmp_path):
         hours = dict(db.session.execute(sa.text("SELECT state, rectify_hours FROM hazards")).all())
         db.engine.dispose()
     assert hours == {"rectified": pytest.approx(36.5), "notified": None}
+
+
+def test_flagged_hazard_filter_reads_its_partial_index_on_sqlite(app):
+    # SQLite uses a partial index only when the query names its very term; SQLAlchemy writes
+    # `flagged = 1` for the flagged filter, so the index must say that.
+
+    from signage.core.db import db
+    from signage.hazards.models import Hazard
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("PostgreSQL reads `flagged = true` as the index's `flagged`")
+        stmt = sa.select(Hazard.id).where(Hazard.flagged == True).order_by(Hazard.found_at, Hazard.id)  # noqa: E712
+        sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
+        plan = " ".join(str(row) for row in db.session.execute(sa.text(f"EXPLAIN QUERY PLAN {sql}")))
+    assert "ix_hazards_flagged_found_at" in plan, plan

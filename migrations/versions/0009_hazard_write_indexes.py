@@ -22,6 +22,7 @@ depends_on = None
 
 _UNUSED = ("category", "severity", "shift", "rework_count", "zone_id")
 _FLAGGED = sa.text("flagged")
+_FLAGGED_SQLITE = sa.text("flagged = 1")  # the term SQLite must see in the query to use it
 
 
 def upgrade():
@@ -34,7 +35,7 @@ def upgrade():
             ["found_at", "id"],
             unique=False,
             postgresql_where=_FLAGGED,
-            sqlite_where=_FLAGGED,
+            sqlite_where=_FLAGGED_SQLITE,
         )
 
 

@@ -63,7 +63,9 @@ db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 def with_defaults(record):
     """Give an unsaved record the column defaults its INSERT would (values and functions of
     nothing, e.g. a new id or the time), so records that refer to it can be built before a
-    flush and all go in one. The version counter is left to the ORM."""
+    flush and all go in one. The version counter is left to the ORM. Only for models whose
+    defaults are plain values or functions of nothing: a default reading its insert context,
+    or a mutable value (shared, not copied), does not belong here."""
     mapper = sa.inspect(type(record))
     for attr in mapper.column_attrs:
         column = attr.columns[0]

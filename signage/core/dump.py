@@ -182,6 +182,9 @@ class LeanSchema(ma.Schema):
             return [self._serialize(item) for item in items]
         out, parent, dumper = [], None, None
         for item in items:
+            if item is None:
+                out.append(None)
+                continue
             if not (isinstance(item, Row) and item._parent is parent):
                 parent = item._parent if isinstance(item, Row) else None
                 dumper = self._dumper(plan, _shape(item))

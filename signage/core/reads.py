@@ -31,9 +31,9 @@ def connection() -> sa.Connection:
         return conn
     if not active():
         return db.session.connection()
-    conn = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-    g._read_connection = conn
-    return conn
+    conn = db.engine.connect()
+    g._read_connection = conn  # returned at teardown even if the next line fails
+    return conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def init_app(app: Flask) -> None:
@@ -41,6 +41,7 @@ def init_app(app: Flask) -> None:
 
     @app.teardown_request
     def _close_read_connection(_exc=None) -> None:
+        g.pop("read_only", None)
         conn = g.pop("_read_connection", None)
         if conn is not None:
             conn.close()

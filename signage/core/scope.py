@@ -12,6 +12,7 @@ import uuid
 import sqlalchemy as sa
 from flask import g
 
+from signage.core import reads
 from signage.core.access import Principal
 from signage.core.db import db
 from signage.core.errors import Problem
@@ -105,7 +106,7 @@ def require_zone_code(user, code: str | None) -> None:
         return
     from signage.zones.models import Zone
 
-    zone_id = db.session.scalar(sa.select(Zone.id).where(Zone.code == code))
+    zone_id = reads.connection().scalar(sa.select(Zone.id).where(Zone.code == code))
     if zone_id is not None and zone_id not in zones:
         raise Problem(403, "This zone is not one of yours.", slug="outside-zone")
 

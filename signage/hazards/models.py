@@ -49,7 +49,9 @@ class Hazard(UUIDPrimaryKey, Timestamps, Versioned, Audited, db.Model):
             "found_at",
             "id",
             postgresql_where=sa.text("flagged"),
-            sqlite_where=sa.text("flagged"),
+            # SQLite uses a partial index only for the very term it names: `flagged = 1` is what
+            # SQLAlchemy writes there for `flagged == True`.
+            sqlite_where=sa.text("flagged = 1"),
         ),
         # Percentiles of repair time by zone and category read this index alone, presorted.
         sa.Index(

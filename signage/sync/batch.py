@@ -177,7 +177,9 @@ def _result(op: dict, status: int, replayed: bool) -> str:
 
 
 _collector_lock = threading.Lock()
-_batches_running = 0
+_collector = {"batches": 0, "was_enabled": True, "paused_at": 0.0}
+# Batches overlapping without end (shift change) must not keep the collector off for good.
+COLLECTOR_PAUSE_LIMIT = 10.0
 
 
 @contextlib.contextmanager
@@ -186,19 +188,25 @@ def _collector_paused():
 
     A batch keeps tens of thousands of objects alive to its end (the records its session
     holds); the collector's passes over them took 5 to 15% of a 500-operation batch, and made
-    its time vary. What they leave is collected when the last batch ends.
+    its time vary. The collector's state is restored when the last batch ends; a batch ending
+    while others still run collects once if the pause has lasted over COLLECTOR_PAUSE_LIMIT.
     """
-    global _batches_running
     with _collector_lock:
-        _batches_running += 1
-        gc.disable()
+        if not _collector["batches"]:
+            _collector["was_enabled"], _collector["paused_at"] = gc.isenabled(), time.monotonic()
+            gc.disable()
+        _collector["batches"] += 1
     try:
         yield
     finally:
         with _collector_lock:
-            _batches_running -= 1
-            if not _batches_running:
-                gc.enable()
+            _collector["batches"] -= 1
+            if not _collector["batches"]:
+                if _collector["was_enabled"]:
+                    gc.enable()
+            elif time.monotonic() - _collector["paused_at"] > COLLECTOR_PAUSE_LIMIT:
+                gc.collect()
+                _collector["paused_at"] = time.monotonic()
 
 
 def run_batch(operations: list[dict]) -> dict:

@@ -165,3 +165,15 @@ def test_dump_rows_lacking_fields_and_pages_of_rows_match_marshmallow():
     assert lean == plain
     assert lean["items"][0] == {"name": "a", "note": "none", "count": 1}
     engine.dispose()
+
+
+def test_dump_page_with_a_none_item_matches_marshmallow():
+    page = {"items": [_shop(), None], "next": None}
+    lean = page_schema(ShopSchema, "PageWithNone")().dump(page)
+    plain = ma.Schema.from_dict(
+        {
+            "items": ma.fields.List(ma.fields.Nested(_twin(ShopSchema).__class__)),
+            "next": ma.fields.String(allow_none=True),
+        }
+    )().dump(page)
+    assert lean == plain and lean["items"][1] is None
