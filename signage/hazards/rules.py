@@ -39,6 +39,21 @@ def default_deadline(category: str, severity: str, start: datetime) -> datetime:
     return start + timedelta(hours=deadline_hours(category, severity))
 
 
+def rule_hours(category, severity) -> sa.ScalarSelect:
+    """The table's hours for a category and severity, as a column to read with another query
+    (None when the table has no such rule: see `deadline_from`)."""
+    return (
+        sa.select(DeadlineRule.hours)
+        .where(DeadlineRule.category == category, DeadlineRule.severity == severity)
+        .scalar_subquery()
+    )
+
+
+def deadline_from(hours: int | None, category: str, severity: str, start: datetime) -> datetime:
+    """The deadline from start, given the hours `rule_hours` read."""
+    return start + timedelta(hours=hours if hours is not None else default_hours(category, severity))
+
+
 def list_rules() -> list[DeadlineRule]:
     """Every rule, in catalog order of category then severity."""
     rules = db.session.scalars(sa.select(DeadlineRule)).all()

@@ -32,7 +32,7 @@ from signage.core.scope import (
 from signage.hazards import photos as hazard_photos
 from signage.hazards.daylight import is_after_dark
 from signage.hazards.models import OPEN_STATES, Hazard, HazardTransition
-from signage.hazards.rules import default_deadline
+from signage.hazards.rules import deadline_from, rule_hours
 from signage.ledger.models import Shop, Sign
 from signage.patrols.models import Patrol, Visit
 from signage.zones.models import Zone
@@ -64,6 +64,14 @@ def _place(sign: Sign, lat, lng, coord_system: str) -> tuple[float, float]:
     return shop.lat, shop.lng
 
 
+# Built once: every hazard reported runs it.
+_SIGN_ZONE_RULE = (
+    sa.select(Sign, rule_hours(sa.bindparam("category"), sa.bindparam("severity")))
+    .options(joinedload(Sign.zone))
+    .where(Sign.id == sa.bindparam("sign_id"))
+)
+
+
 def report_hazard(
     *,
     actor: User,
@@ -92,10 +100,14 @@ def report_hazard(
     """
     if actor.role not in STAFF:
         raise Problem(403, "Only the team's staff report hazards.", slug="forbidden")
-    # The zone comes with the sign: the answer shows its code (a lazy load after the commit).
-    sign = db.session.get(Sign, sign_id, options=[joinedload(Sign.zone)])
-    if sign is None:
+    # The zone comes with the sign (the answer shows its code: else a lazy load after the
+    # commit), and the deadline rule with both: one statement.
+    found = db.session.execute(
+        _SIGN_ZONE_RULE, {"sign_id": sign_id, "category": category, "severity": severity}
+    ).first()
+    if found is None:
         raise field_error("sign_id", "no such sign")
+    sign, hours = found
     require_zone(actor, sign.zone_id)
     if sign.status != "active":
         raise field_error("sign_id", "the sign has been removed")
@@ -138,7 +150,7 @@ def report_hazard(
         found_by_id=actor.id,
         lat=lat,
         lng=lng,
-        deadline_at=deadline_at or default_deadline(category, severity, found_at),
+        deadline_at=deadline_at or deadline_from(hours, category, severity, found_at),
         recorded_at=recorded_at,
         photos=[],  # known empty until attach adds to it: the answer needs no query for them
     )
