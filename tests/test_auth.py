@@ -90,8 +90,10 @@ def test_refresh_with_unknown_token_is_401(client):
 def test_logout_revokes_access_and_refresh_tokens(app, client):
     make_user(app, "alice", "admin")
     tokens = sign_in(client, "alice")
+    assert client.get("/api/v1/shops", headers=bearer(tokens)).status_code == 200
     assert client.post("/api/v1/auth/logout", headers=bearer(tokens)).status_code == 204
     assert_problem(client.get("/api/v1/me", headers=bearer(tokens)), 401)
+    assert_problem(client.get("/api/v1/shops", headers=bearer(tokens)), 401)  # a read-only view too
     assert_problem(client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}), 401)
 
 
@@ -121,6 +123,9 @@ def test_disabled_account_tokens_stop_at_once(app, client):
     assert response.status_code == 200
     assert response.get_json()["is_active"] is False
     assert_problem(client.get("/api/v1/me", headers=bearer(ivan_tokens)), 401)
+    # Read-only views check the session by their own statement (no ORM user): refused too.
+    assert_problem(client.get("/api/v1/shops", headers=bearer(ivan_tokens)), 401)
+    assert_problem(client.get(f"/api/v1/signs/{ivan}", headers=bearer(ivan_tokens)), 401)
     assert_problem(
         client.post("/api/v1/auth/refresh", json={"refresh_token": ivan_tokens["refresh_token"]}), 401
     )
