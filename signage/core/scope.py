@@ -15,7 +15,7 @@ from flask import g
 from signage.core import reads
 from signage.core.access import Principal
 from signage.core.db import db
-from signage.core.errors import Problem
+from signage.core.errors import Problem, field_error
 
 
 def _cache(name: str) -> dict:
@@ -109,6 +109,20 @@ def require_zone_code(user, code: str | None) -> None:
     zone_id = reads.connection().scalar(sa.select(Zone.id).where(Zone.code == code))
     if zone_id is not None and zone_id not in zones:
         raise Problem(403, "This zone is not one of yours.", slug="outside-zone")
+
+
+def filter_zone_id(user, code: str) -> uuid.UUID:
+    """The id of the zone a list is filtered to: 422 naming `zone` when no zone has the code,
+    403 when the user may not read that zone."""
+    from signage.zones.models import Zone
+
+    zone_id = reads.connection().scalar(sa.select(Zone.id).where(Zone.code == code))
+    if zone_id is None:
+        raise field_error("zone", f"no zone with code {code!r}")
+    zones = readable_zone_ids(user)
+    if zones is not None and zone_id not in zones:
+        raise Problem(403, "This zone is not one of yours.", slug="outside-zone")
+    return zone_id
 
 
 def require_readable(user, *, zone_id: uuid.UUID, shop_id: uuid.UUID | None, what: str = "record") -> None:

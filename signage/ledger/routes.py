@@ -13,7 +13,7 @@ from signage.core.db import db
 from signage.core.errors import Problem, field_error, get_or_404
 from signage.core.etag import check_if_match, etag, requires_if_match
 from signage.core.pagination import keyset_page, page_schema
-from signage.core.scope import in_readable_zones, require_zone, require_zone_code
+from signage.core.scope import filter_zone_id, in_readable_zones, require_zone
 from signage.ledger import service
 from signage.ledger.coords import to_wgs84
 from signage.ledger.models import Shop, Sign, SignVersion
@@ -80,13 +80,6 @@ def _sign_row(sign_id):
     return sign
 
 
-def _zone_id(code: str):
-    zone_id = reads.connection().scalar(sa.select(Zone.id).where(Zone.code == code))
-    if zone_id is None:
-        raise field_error("zone", f"no zone with code {code!r}")
-    return zone_id
-
-
 @blp.route("/shops")
 class Shops(MethodView):
     @read_only
@@ -95,10 +88,9 @@ class Shops(MethodView):
     @blp.response(200, page_schema(ShopSchema, "ShopPage"))
     def get(self, args):
         """List shops: by zone, road, text, status, change time, or near a point."""
-        require_zone_code(g.current_user, args.get("zone"))
         stmt = sa.select(Shop).where(in_readable_zones(g.current_user, Shop.zone_id))
         if "zone" in args:
-            stmt = stmt.where(Shop.zone_id == _zone_id(args["zone"]))
+            stmt = stmt.where(Shop.zone_id == filter_zone_id(g.current_user, args["zone"]))
         if "road" in args:
             stmt = stmt.where(Shop.road_id == args["road"])
         if "status" in args:
@@ -181,10 +173,9 @@ class Signs(MethodView):
     @blp.response(200, page_schema(SignSchema, "SignPage"))
     def get(self, args):
         """List signs: by shop, zone, road, kind, status, lit, change time."""
-        require_zone_code(g.current_user, args.get("zone"))
         stmt = sa.select(*Sign.__table__.c).where(in_readable_zones(g.current_user, Sign.zone_id))
         if "zone" in args:
-            stmt = stmt.where(Sign.zone_id == _zone_id(args["zone"]))
+            stmt = stmt.where(Sign.zone_id == filter_zone_id(g.current_user, args["zone"]))
         for arg, column in (("shop", Sign.shop_id), ("road", Sign.road_id), ("kind", Sign.kind)):
             if arg in args:
                 stmt = stmt.where(column == args[arg])

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import g
 from flask.views import MethodView
 
 from signage.core import idempotency
 from signage.core.access import STAFF, roles, signed_in
 from signage.core.api import Blueprint
-from signage.core.db import db
-from signage.core.errors import Problem, field_error
-from signage.core.scope import zone_ids
+from signage.core.scope import filter_zone_id, zone_ids
 from signage.sync import batch, feed
 from signage.sync.schemas import ChangesArgsSchema, ChangesSchema, SyncRequestSchema, SyncResultSchema
-from signage.zones.models import Zone
 
 blp = Blueprint(
     "sync", __name__, url_prefix="/api/v1", description="Offline phones: change feed and batch upload"
@@ -31,12 +27,7 @@ class Changes(MethodView):
         user = g.current_user
         zones = None if user.role in ("admin", "supervisor") else zone_ids(user)
         if "zone" in args:
-            zone_id = db.session.scalar(sa.select(Zone.id).where(Zone.code == args["zone"]))
-            if zone_id is None:
-                raise field_error("zone", f"no zone with code {args['zone']!r}")
-            if zones is not None and zone_id not in zones:
-                raise Problem(403, "This zone is not one of yours.", slug="outside-zone")
-            zones = {zone_id}
+            zones = {filter_zone_id(user, args["zone"])}
         return feed.changes(cursor=args["cursor"], limit=args["limit"], zone_ids=zones)
 
 
