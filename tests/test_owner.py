@@ -6,8 +6,12 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
+from signage.accounts.models import User
+from signage.core.db import db
 from signage.paperwork.owner import OWNER_SECTIONS
+from tests.conftest import PG_URL
 from tests.helpers import assert_problem, bearer
 from tests.paperwork_helpers import (
     OWNER_PHONE,
@@ -241,3 +245,31 @@ def test_changing_the_ledger_phone_ends_the_old_owner_binding(client, shops, not
     )
     assert changed.status_code == 200
     assert_problem(client.get(f"/api/v1/owner/shops/{shops[0]}", headers=owner), 404)
+
+
+@pytest.mark.skipif(not PG_URL, reason="signing in at the same moment needs PostgreSQL")
+def test_owner_signing_in_on_several_phones_at_once_gets_one_account(app, client, notices, supervisor):
+    # The first sign-in makes the owner's account: several at once must not race to a 409.
+    import threading
+
+    barrier = threading.Barrier(6)
+    statuses = []
+
+    def sign_in_now():
+        own = app.test_client()
+        barrier.wait()
+        response = own.post(
+            "/api/v1/auth/owner-token", json={"code": notices[0]["access_code"], "phone": OWNER_PHONE}
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=sign_in_now) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 6
+    with app.app_context():
+        owners = db.session.scalars(sa.select(User).where(User.role == "owner")).all()
+    assert len(owners) == 1
+    assert events(client, supervisor, "owner_shop", notices[0]["shop_id"]) == ["bind"]
