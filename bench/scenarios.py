@@ -89,31 +89,48 @@ def _hazard(sample: Sample, i: int) -> dict:
     return {"sign_id": sign, "category": _CATEGORIES[i % len(_CATEGORIES)], "severity": "low"}
 
 
-def _sync_batch(sample: Sample, i: int) -> dict:
-    """500 operations a phone recorded offline: 250 new shops, each with its sign."""
+def shop_and_sign_operations(
+    count: int, place: Callable[[int], tuple[str, float, float]], name: Callable[[int], str], **sign
+) -> list[dict]:
+    """What a phone records offline for count new shops: each shop, then its sign.
+
+    place(n) gives the nth shop's (road id, lat, lng), name(n) its name; sign holds the signs'
+    fields beyond the defaults (a 3 x 1 m shop sign). Used by the benchmarks and the scripts.
+    """
     operations = []
-    for n in range(250):
-        road, lat, lng = sample.places[(i * 250 + n) % len(sample.places)]
+    for n in range(count):
+        road, lat, lng = place(n)
+        shop_id = str(uuid.uuid4())
         shop = {
-            "id": str(uuid.uuid4()),
-            "name": f"压测新店{i}-{n}",
+            "id": shop_id,
+            "name": name(n),
             "road_id": road,
-            "lat": lat + 0.00005,
+            "lat": lat,
             "lng": lng,
             "confirm_distinct": True,
         }
-        sign = {
+        signed = {
             "id": str(uuid.uuid4()),
-            "shop_id": shop["id"],
+            "shop_id": shop_id,
             "kind": "shop_sign",
             "width_m": 3,
             "height_m": 1,
         }
         operations += [
             {"method": "POST", "path": "/api/v1/shops", "body": shop},
-            {"method": "POST", "path": "/api/v1/signs", "body": sign},
+            {"method": "POST", "path": "/api/v1/signs", "body": {**signed, **sign}},
         ]
-    return {"operations": operations}
+    return operations
+
+
+def _sync_batch(sample: Sample, i: int) -> dict:
+    """500 operations a phone recorded offline: 250 new shops, each with its sign."""
+
+    def place(n: int) -> tuple[str, float, float]:
+        road, lat, lng = sample.places[(i * 250 + n) % len(sample.places)]
+        return road, lat + 0.00005, lng
+
+    return {"operations": shop_and_sign_operations(250, place, lambda n: f"压测新店{i}-{n}")}
 
 
 SCENARIOS: tuple[Scenario, ...] = (

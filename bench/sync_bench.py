@@ -21,6 +21,8 @@ from pathlib import Path
 
 import psycopg
 
+from bench.scenarios import shop_and_sign_operations
+
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 DB = "signage_bench_sync"
@@ -56,27 +58,9 @@ def main() -> int:
     auth = {"Authorization": f"Bearer {token.get_json()['access_token']}"}
     road = client.get("/api/v1/roads?zone=GL", headers=auth).get_json()["items"][0]["id"]
 
-    ops = []
-    for n in range(250):
-        shop = {
-            "id": str(uuid.uuid4()),
-            "name": f"压测店{n}",
-            "road_id": road,
-            "lat": 30.1500 + n * 0.0002,
-            "lng": 120.4300,
-            "confirm_distinct": True,
-        }
-        sign = {
-            "id": str(uuid.uuid4()),
-            "shop_id": shop["id"],
-            "kind": "shop_sign",
-            "width_m": 3,
-            "height_m": 1,
-        }
-        ops += [
-            {"method": "POST", "path": "/api/v1/shops", "body": shop},
-            {"method": "POST", "path": "/api/v1/signs", "body": sign},
-        ]
+    ops = shop_and_sign_operations(
+        250, lambda n: (road, 30.1500 + n * 0.0002, 120.4300), lambda n: f"压测店{n}"
+    )
 
     def batch(operations):
         response = client.post("/api/v1/sync", json={"operations": operations}, headers=auth)

@@ -25,6 +25,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench import stage  # noqa: E402
+from bench.scenarios import shop_and_sign_operations  # noqa: E402
 
 DB = "signage_flaky"
 
@@ -136,30 +137,16 @@ def main() -> int:
             signs.append(sign["id"])
         # The rest goes up as offline batches, whose answers get lost too.
         for b in range(3):
-            ops = []
-            for n in range(20):
-                shop = {
-                    "id": str(uuid.uuid4()),
-                    "name": f"离线批次{b}-{n}",
-                    "road_id": road,
-                    "lat": 30.2000 + (b * 20 + n) * 0.0004,
-                    "lng": 120.4500,
-                    "confirm_distinct": True,
-                }
-                sign = {
-                    "id": str(uuid.uuid4()),
-                    "shop_id": shop["id"],
-                    "kind": "light_box",
-                    "width_m": 2,
-                    "height_m": 1,
-                    "lit": True,
-                }
-                ops += [
-                    {"method": "POST", "path": "/api/v1/shops", "body": shop},
-                    {"method": "POST", "path": "/api/v1/signs", "body": sign},
-                ]
-                shops.append(shop["id"])
-                signs.append(sign["id"])
+            ops = shop_and_sign_operations(
+                20,
+                lambda n, b=b: (road, 30.2000 + (b * 20 + n) * 0.0004, 120.4500),
+                lambda n, b=b: f"离线批次{b}-{n}",
+                kind="light_box",
+                width_m=2,
+                lit=True,
+            )
+            shops += [op["body"]["id"] for op in ops if op["path"] == "/api/v1/shops"]
+            signs += [op["body"]["id"] for op in ops if op["path"] == "/api/v1/signs"]
             status, body = phone.call("POST", "/api/v1/sync", {"operations": ops})
             assert status == 200 and all(r["result"] in ("created", "replayed") for r in body["results"]), (
                 body

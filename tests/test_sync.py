@@ -41,6 +41,17 @@ def shop_body(phone, n=0, **extra):
     }
 
 
+def sign_body(shop: dict, **extra) -> dict:
+    return {
+        "id": str(uuid.uuid4()),
+        "shop_id": shop["id"],
+        "kind": "light_box",
+        "width_m": 2,
+        "height_m": 1,
+        **extra,
+    }
+
+
 def count(app, model) -> int:
     with app.app_context():
         return db.session.scalar(sa.select(sa.func.count()).select_from(model))
@@ -263,7 +274,7 @@ def _events(client, app, entity_id):
 
 def test_batch_records_one_audit_event_per_change_and_none_for_failures(app, client, phone):
     shop = shop_body(phone)
-    sign = {"id": str(uuid.uuid4()), "shop_id": shop["id"], "kind": "light_box", "width_m": 2, "height_m": 1}
+    sign = sign_body(shop)
     bad = shop_body(phone, 1, credit_code="not-a-code")
     ops = [
         {"method": "POST", "path": "/api/v1/shops", "body": shop},
@@ -311,13 +322,7 @@ def test_batch_of_good_operations_runs_in_one_savepoint_not_one_each(app, client
     ops = []
     for n in range(20):
         shop = shop_body(phone, n)
-        sign = {
-            "id": str(uuid.uuid4()),
-            "shop_id": shop["id"],
-            "kind": "light_box",
-            "width_m": 2,
-            "height_m": 1,
-        }
+        sign = sign_body(shop)
         ops += [
             {"method": "POST", "path": "/api/v1/shops", "body": shop},
             {"method": "POST", "path": "/api/v1/signs", "body": sign},
@@ -401,7 +406,7 @@ def test_operation_failing_after_it_wrote_loses_only_itself(app, client, phone):
         taken = str(factories.shop("已登记店", lat=30.1800, lng=120.4700).id)
         db.session.commit()
     first, last = shop_body(phone, 1), shop_body(phone, 2)
-    sign = {"id": str(uuid.uuid4()), "shop_id": last["id"], "kind": "light_box", "width_m": 2, "height_m": 1}
+    sign = sign_body(last)
     ops = [
         {"method": "POST", "path": "/api/v1/shops", "body": first},
         {"method": "POST", "path": "/api/v1/shops", "body": {**shop_body(phone, 3), "id": taken}},
