@@ -69,9 +69,8 @@ def call(client, sc: Scenario, op: tuple[str, str], row: Row, role: str):
 
 def test_every_operation_has_a_row_and_every_row_an_operation(app, client):
     documented = set(operations(client.get("/api/v1/openapi.json").get_json()))
-    assert (
-        len(documented) >= 70
-    )  # an empty document or table would agree with each other    assert documented - set(ROWS) == set(), "operations without a row in tests/authz_rows.py"
+    assert len(documented) >= 70  # an empty document or table would agree with each other
+    assert documented - set(ROWS) == set(), "operations without a row in tests/authz_rows.py"
     assert set(ROWS) - documented == set(), "rows for operations the document no longer has"
 
 

@@ -99,29 +99,34 @@ def shop_in_readable_zones(user, shop_id_column) -> sa.ColumnElement[bool]:
     return shop_id_column.in_(sa.select(Shop.id).where(Shop.zone_id.in_(zones))) if zones else sa.false()
 
 
-def require_zone_code(user, code: str | None) -> None:
-    """Refuse (403) a list filtered to a zone the user may not read; unknown codes pass through."""
-    zones = readable_zone_ids(user)
-    if code is None or zones is None:
-        return
+def _zone_id_of(code: str) -> uuid.UUID | None:
     from signage.zones.models import Zone
 
-    zone_id = reads.connection().scalar(sa.select(Zone.id).where(Zone.code == code))
-    if zone_id is not None and zone_id not in zones:
+    return reads.connection().scalar(sa.select(Zone.id).where(Zone.code == code))
+
+
+def _refuse_unreadable_zone(user, zone_id: uuid.UUID) -> None:
+    zones = readable_zone_ids(user)
+    if zones is not None and zone_id not in zones:
         raise Problem(403, "This zone is not one of yours.", slug="outside-zone")
+
+
+def require_zone_code(user, code: str | None) -> None:
+    """Refuse (403) a list filtered to a zone the user may not read; unknown codes pass through."""
+    if code is None or readable_zone_ids(user) is None:
+        return
+    zone_id = _zone_id_of(code)
+    if zone_id is not None:
+        _refuse_unreadable_zone(user, zone_id)
 
 
 def filter_zone_id(user, code: str) -> uuid.UUID:
     """The id of the zone a list is filtered to: 422 naming `zone` when no zone has the code,
     403 when the user may not read that zone."""
-    from signage.zones.models import Zone
-
-    zone_id = reads.connection().scalar(sa.select(Zone.id).where(Zone.code == code))
+    zone_id = _zone_id_of(code)
     if zone_id is None:
         raise field_error("zone", f"no zone with code {code!r}")
-    zones = readable_zone_ids(user)
-    if zones is not None and zone_id not in zones:
-        raise Problem(403, "This zone is not one of yours.", slug="outside-zone")
+    _refuse_unreadable_zone(user, zone_id)
     return zone_id
 
 

@@ -22,26 +22,9 @@ def default_hours(category: str, severity: str) -> int:
     return 24 if category in URGENT else BY_SEVERITY_HOURS[Severity(severity)]
 
 
-# Built once: every hazard reported or reopened reads it.
-_HOURS = sa.select(DeadlineRule.hours).where(
-    DeadlineRule.category == sa.bindparam("category"), DeadlineRule.severity == sa.bindparam("severity")
-)
-
-
-def deadline_hours(category: str, severity: str) -> int:
-    """Hours a merchant gets for a hazard of this category and severity."""
-    hours = db.session.scalar(_HOURS, {"category": category, "severity": severity})
-    return hours if hours is not None else default_hours(category, severity)
-
-
-def default_deadline(category: str, severity: str, start: datetime) -> datetime:
-    """The deadline for a hazard found (or reopened) at start."""
-    return start + timedelta(hours=deadline_hours(category, severity))
-
-
 def rule_hours(category, severity) -> sa.ScalarSelect:
-    """The table's hours for a category and severity, as a column to read with another query
-    (None when the table has no such rule: see `deadline_from`)."""
+    """The table's hours for a category and severity, as a column to read alone or with another
+    query (None when the table has no such rule: `deadline_from` falls back to the default)."""
     return (
         sa.select(DeadlineRule.hours)
         .where(DeadlineRule.category == category, DeadlineRule.severity == severity)
@@ -49,9 +32,19 @@ def rule_hours(category, severity) -> sa.ScalarSelect:
     )
 
 
+# Built once: every hazard reopened reads it (a report reads the rule with its sign).
+_HOURS = sa.select(rule_hours(sa.bindparam("category"), sa.bindparam("severity")))
+
+
 def deadline_from(hours: int | None, category: str, severity: str, start: datetime) -> datetime:
     """The deadline from start, given the hours `rule_hours` read."""
     return start + timedelta(hours=hours if hours is not None else default_hours(category, severity))
+
+
+def default_deadline(category: str, severity: str, start: datetime) -> datetime:
+    """The deadline for a hazard found (or reopened) at start."""
+    hours = db.session.scalar(_HOURS, {"category": category, "severity": severity})
+    return deadline_from(hours, category, severity, start)
 
 
 def list_rules() -> list[DeadlineRule]:
