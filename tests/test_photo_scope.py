@@ -114,3 +114,27 @@ def test_a_photo_one_may_not_see_cannot_be_put_on_a_record_to_read_it(app, clien
     assert _seen(client, gl, theirs) == [404, 404, 404]
     mine = _stored(app, "shen")
     assert client.post("/api/v1/signs", json={**body, "photo_id": str(mine)}, headers=gl).status_code == 201
+
+
+def test_a_photo_never_uploaded_is_refused_naming_the_field_for_every_role(app, client):
+    # Supervisors see every photo; one that does not exist is still none of them (it was a 409
+    # from the foreign key at the commit, which a phone could take for "already done").
+    boss = staff(app, client, "boss", "supervisor")
+    inspector = staff(app, client, "walker")
+    shop_id, sign_id = shop_with_sign(app)
+    missing = str(uuid.uuid4())
+    for headers in (boss, inspector):
+        body = {
+            "shop_id": str(shop_id),
+            "kind": "light_box",
+            "width_m": 2,
+            "height_m": 1,
+            "photo_id": missing,
+        }
+        problem = assert_problem(client.post("/api/v1/signs", json=body, headers=headers), 422)
+        assert "photo_id" in problem["errors"]
+        version = {"kind": "light_box", "text": "新字", "width_m": 2, "height_m": 1, "photo_id": missing}
+        problem = assert_problem(
+            client.post(f"/api/v1/signs/{sign_id}/versions", json=version, headers=headers), 422
+        )
+        assert "photo_id" in problem["errors"]

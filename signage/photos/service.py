@@ -253,7 +253,7 @@ def _record_paths(photo_id: uuid.UUID, *, shop_ids: sa.Select | None, zone_ids: 
 def can_see(user: User, photo_id: uuid.UUID) -> bool:
     """Whether user may see a photo: every one for admins and supervisors, else theirs or their records'."""
     if user.role in ("admin", "supervisor"):
-        return True
+        return db.session.get(Photo, photo_id) is not None  # one never uploaded: nobody sees it
     sent = sa.exists().where(PhotoUpload.photo_id == photo_id, PhotoUpload.user_id == user.id)
     if user.role == "owner":
         my_shops = sa.select(owner_shops.c.shop_id).where(owner_shops.c.user_id == user.id)
