@@ -319,3 +319,12 @@ def test_inspectors_read_notices_of_their_zones_only(app, client, inspector):
         body = assert_problem(client.get(f"/api/v1/notices/{notice['id']}{suffix}", headers=inspector), 403)
         assert "东山超市" not in str(body) and notice["access_code"] not in str(body)
         assert client.get(f"/api/v1/notices/{notice['id']}{suffix}", headers=supervisor).status_code == 200
+
+
+def test_a_notice_id_already_taken_is_409_and_leaves_no_gap_in_the_numbers(app, client, shop_id, inspector):
+    first = issue(client, inspector, shop_id, id=str(uuid.uuid4()))
+    other = staff(app, client, "insp_two")  # another phone: its own idempotency scope
+    taken = client.post("/api/v1/notices", json={"shop_id": str(shop_id), "id": first["id"]}, headers=other)
+    assert assert_problem(taken, 409, "id-taken")["errors"] == {"id": ["is taken"]}
+    after = issue(client, other, shop_id)
+    assert int(after["number"][-5:-1]) == int(first["number"][-5:-1]) + 1

@@ -48,11 +48,6 @@ def owner_url(notice: Notice) -> str:
     return f"{current_app.config['PUBLIC_BASE_URL']}/o/{notice.access_code}"
 
 
-def _check_new_id(model, ident: uuid.UUID | None, what: str) -> None:
-    if ident is not None and db.session.get(model, ident) is not None:
-        raise Problem(409, f"A {what} with id {ident} exists.", slug="id-taken", errors={"id": ["is taken"]})
-
-
 def issue_notice(
     *,
     shop: Shop,
@@ -69,7 +64,6 @@ def issue_notice(
 ) -> Notice:
     """Number and render a notice for a shop; record its delivery when given."""
     require_zone(issued_by, shop.zone_id)
-    _check_new_id(Notice, id, "notice")
     template = template or documents.current_template("notice")
     issued_at = issued_at or clock.now()
     year = documents.local_date(issued_at).year
@@ -186,7 +180,6 @@ def record_commitment(
 ) -> Commitment:
     """Record a signed commitment; it supersedes the shop's current one, which stays in history."""
     require_zone(witnessed_by, shop.zone_id)
-    _check_new_id(Commitment, id, "commitment")
     if signature_photo_id is None and paper_photo_id is None:
         raise field_error("signature_photo_id", "send the signature image or a photo of the signed paper")
     usable_photo(witnessed_by, signature_photo_id, "signature_photo_id")
