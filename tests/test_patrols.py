@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import math
 import random
+from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
+from signage.core.db import db
+from signage.core.idempotency import IdempotencyRecord
 from tests.fieldwork import DAY, NIGHT, SHOP_AT, iso, later, north_of, photo, shop_with_sign, staff, user_id
-from tests.helpers import assert_problem, lose_the_answer
+from tests.helpers import assert_problem
 
 # WGS-84
 A_M = 6_378_137.0
@@ -367,15 +371,25 @@ def test_a_patrol_started_and_tracked_offline_runs_through_a_sync_batch(client, 
     assert assert_problem(response, 422)["errors"]["operations"]["0"]["path"]  # the path is named
 
 
-def test_a_track_upload_whose_answer_was_lost_is_not_answered_with_the_patrol(app, client, world):
+def test_a_track_upload_whose_answer_was_lost_runs_again_and_stores_nothing_twice(app, client, world):
     patrol = start(client, world)
     headers = {**world["insp"], "Idempotency-Key": "k-lost-track"}
     body = {"points": [point(*SHOP_AT, later(DAY, minutes=3))]}
     url = f"/api/v1/patrols/{patrol['id']}/track"
     assert client.post(url, json=body, headers=headers).status_code == 200
-    lose_the_answer(app, "k-lost-track")
-    # The track is a collection of its own, not an action on the patrol: no record answers for it.
-    assert_problem(client.post(url, json=body, headers=headers), 409, "request-applied")
+    # The worker died after the commit, before its answer was stored: the claim is left running
+    # (an upload is safe to run again, so it is never marked applied) and is taken as abandoned.
+    with app.app_context():
+        record = db.session.scalar(
+            sa.select(IdempotencyRecord).where(IdempotencyRecord.scope.endswith("k-lost-track"))
+        )
+        record.state, record.status_code, record.response_body = "running", None, None
+        record.created_at -= timedelta(minutes=5)
+        db.session.commit()
+    again = client.post(url, json=body, headers=headers)
+    assert again.status_code == 200, again.get_json()
+    answer = again.get_json()
+    assert (answer["accepted"], answer["duplicates"], answer["point_count"]) == (0, 1, 1)  # stored once
 
 
 def test_a_track_fix_outside_the_service_area_is_rejected_with_the_reason(client, world):

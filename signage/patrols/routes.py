@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import g, request
 from flask.views import MethodView
 
-from signage.core import clock
+from signage.core import clock, idempotency
 from signage.core.access import STAFF, roles
 from signage.core.api import Blueprint
 from signage.core.db import db
@@ -171,6 +171,9 @@ class PatrolTrack(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, body, patrol_id):
         """Send a batch of GPS fixes (any order; repeats skipped); the server updates the distance."""
+        # Fixes already stored are skipped, so running an upload again is harmless: a retry
+        # whose first answer was lost runs again instead of being refused as applied.
+        idempotency.rerun_safe()
         patrol = _patrol(patrol_id)
         result = service.add_track_points(
             patrol=patrol, actor=g.current_user, points=body["points"], coord_system=body["coord_system"]
