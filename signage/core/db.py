@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, registry
 
 from signage.core import clock
@@ -58,6 +59,14 @@ class Base(DeclarativeBase):
 # (and its ETag) without reading every row back. Nothing here changes a row behind the ORM's
 # back within a request, so what the session holds after a commit is what was stored.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+
+
+def insert_or_skip(table: sa.Table, index_elements: list[str]):
+    """INSERT … ON CONFLICT (index_elements) DO NOTHING for this database: rows whose key is
+    already stored, or being stored by another transaction that then commits, are skipped
+    (add `.returning(...)` to learn which rows went in)."""
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=index_elements)
 
 
 def with_defaults(record):

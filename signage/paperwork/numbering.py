@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
 
-from signage.core.db import db
+from signage.core.db import db, insert_or_skip
 from signage.paperwork.models import NoticeCounter
 
 
@@ -24,13 +23,9 @@ def format_number(year: int, seq: int) -> str:
 
 def next_seq(year: int) -> int:
     """Take the next number of year inside the current transaction."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # Make sure the year's row exists without racing another first issuer of the year.
     counters = NoticeCounter.__table__
-    db.session.execute(
-        insert(counters).values(year=year, last_seq=0).on_conflict_do_nothing(index_elements=["year"])
-    )
+    db.session.execute(insert_or_skip(counters, ["year"]).values(year=year, last_seq=0))
     return db.session.execute(
         sa.update(counters)
         .where(counters.c.year == year)

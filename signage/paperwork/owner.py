@@ -20,13 +20,14 @@ from typing import Any
 
 import marshmallow as ma
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from signage.accounts import service as accounts
 from signage.accounts import tokens
 from signage.accounts.models import User, owner_shops
 from signage.core import clock
 from signage.core.audit import Event
-from signage.core.db import db
+from signage.core.db import db, insert_or_skip
 from signage.core.errors import Problem
 from signage.core.ratelimit import failures
 from signage.core.scope import owned_shop_ids
@@ -53,28 +54,48 @@ def _bad_credentials() -> Problem:
     )
 
 
-def _owner_for_phone(phone: str, display_name: str) -> User:
-    user = db.session.scalar(
+def _owner_of_phone(phone: str) -> User | None:
+    return db.session.scalar(
         sa.select(User).where(User.role == "owner", User.phone == phone).order_by(User.created_at).limit(1)
     )
+
+
+def _owner_for_phone(phone: str, display_name: str) -> User:
+    """The owner account of a phone, made at its first sign-in.
+
+    Two phones signing in at once both find none and both make one: the second's insert then
+    meets the first's name (it waits for the first to commit), and it takes the first's account.
+    """
+    user = _owner_of_phone(phone)
     if user is not None:
         return user
     username = f"owner-{phone}"
     while db.session.scalar(sa.select(User.id).where(User.username == username)):
         username = f"owner-{phone}-{uuid.uuid4().hex[:4]}"
-    return accounts.create_user(username=username, role="owner", phone=phone, display_name=display_name)
+    try:
+        with db.session.begin_nested():  # its release flushes: a clash is raised here
+            return accounts.create_user(
+                username=username, role="owner", phone=phone, display_name=display_name
+            )
+    except (IntegrityError, Problem) as exc:
+        if isinstance(exc, Problem) and exc.slug != "username-taken":
+            raise
+        user = _owner_of_phone(phone)
+        if user is None:
+            raise
+        return user
 
 
 def _bind(user: User, shop: Shop, notice: Notice) -> None:
     """Bind the owner account to the shop, and say so in the audit trail."""
-    bound = db.session.scalar(
-        sa.select(owner_shops.c.user_id).where(
-            owner_shops.c.user_id == user.id, owner_shops.c.shop_id == shop.id
-        )
-    )
-    if bound:
+    # Skipped when bound already, by an earlier sign-in or one on another phone at this moment.
+    bound_now = db.session.execute(
+        insert_or_skip(owner_shops, ["user_id", "shop_id"])
+        .values(user_id=user.id, shop_id=shop.id)
+        .returning(owner_shops.c.user_id)
+    ).first()
+    if bound_now is None:
         return
-    db.session.execute(sa.insert(owner_shops).values(user_id=user.id, shop_id=shop.id))
     db.session.add(
         Event(
             occurred_at=clock.now(),

@@ -9,7 +9,6 @@ from flask import Blueprint as FlaskBlueprint
 from flask import Response, g
 from flask.views import MethodView
 from marshmallow import validate
-from sqlalchemy.exc import IntegrityError
 
 from signage.accounts.schemas import TokenSchema
 from signage.accounts.service import client_address
@@ -25,7 +24,6 @@ from signage.paperwork.schemas import ShopBriefSchema
 
 blp = Blueprint("owner", __name__, url_prefix="/api/v1", description="Shop owners: sign-in and their shops")
 pages = FlaskBlueprint("owner_pages", __name__)
-SIGN_IN_ATTEMPTS = 3
 
 
 class OwnerTokenRequestSchema(ma.Schema):
@@ -44,24 +42,9 @@ class OwnerTokenRequestSchema(ma.Schema):
 @blp.response(200, TokenSchema)
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
 @blp.alt_response(429, response="TOO_MANY_REQUESTS")
 def owner_token(body):
     """Sign a shop owner in with a notice's access code and the phone number on the ledger."""
-    # The first sign-in makes the owner's account and binds it to the shop. Signing in on two
-    # phones at once, one finds the other's account or binding stored as it writes its own (a
-    # unique key, or the account's name taken since it looked): it starts over, and finds them.
-    for _ in range(SIGN_IN_ATTEMPTS - 1):
-        try:
-            return _signed_in(body)
-        except (IntegrityError, Problem) as exc:
-            if isinstance(exc, Problem) and exc.slug != "username-taken":
-                raise
-            db.session.rollback()
-    return _signed_in(body)
-
-
-def _signed_in(body: dict) -> dict:
     pair = owner.owner_sign_in(code=body["code"], phone=body["phone"])
     db.session.commit()
     return pair

@@ -25,13 +25,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, request
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from werkzeug.test import EnvironBuilder
 
 from signage.accounts.tokens import BATCH_SIGNED_IN
 from signage.core import audit, clock, idempotency
-from signage.core.db import db
+from signage.core.db import db, insert_or_skip
 from signage.core.errors import Problem
 from signage.core.idempotency import BATCH_CLAIM, IdempotencyRecord
 from signage.photos.models import Photo
@@ -374,14 +373,11 @@ def _claim_scopes(operations: list[dict]) -> tuple[dict[int, tuple[int, Any]], d
         idempotency.new_claim(scope, digest, body, kind, now)
         for scope, (_, kind, digest, body) in sorted(wanted.items())
     ]
-    insert = (postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert)(
-        IdempotencyRecord.__table__
-    )
     # A claim taken by another transaction still open makes this wait for it; if it commits,
     # the scope is skipped here and the operation is answered from it when it runs.
     taken = db.session.execute(
-        insert.values(rows)
-        .on_conflict_do_nothing(index_elements=["scope"])
+        insert_or_skip(IdempotencyRecord.__table__, ["scope"])
+        .values(rows)
         .returning(IdempotencyRecord.id, IdempotencyRecord.scope)
     ).all()
     return replays, {wanted[scope][0]: {"id": record_id} for record_id, scope in taken}, repeats
