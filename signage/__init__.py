@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_compress import Compress
 
+from signage.accounts import signins
 from signage.config import load_config
 from signage.core import errors, web
 from signage.core.api import Api, init_api
@@ -45,6 +46,7 @@ def register_database(app: Flask) -> None:
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
         if not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"):
             ping_idle_connections(db.engine, app.config["DB_PING_IDLE_SECONDS"])
+    signins.watch_sessions()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -99,6 +99,9 @@ def load_config() -> dict:
         "PHOTO_MAX_BYTES": _int("PHOTO_MAX_BYTES", 15 * 1024 * 1024),
         "PHOTO_MAX_PIXELS": _int("PHOTO_MAX_PIXELS", 40_000_000),
         "ACCESS_TOKEN_TTL": _int("ACCESS_TOKEN_TTL", 15 * 60),
+        # How long a worker may remember a session's sign-in check (signage/accounts/signins.py);
+        # it forgets sooner, at once, when the session or account changes. 0: check every request.
+        "SIGNIN_CACHE_SECONDS": _int("SIGNIN_CACHE_SECONDS", 60),
         "REFRESH_TOKEN_TTL": _int("REFRESH_TOKEN_TTL", 30 * 24 * 3600),
         # Failed sign-ins allowed per account and per address within the window.
         "SIGNIN_MAX_FAILURES": _int("SIGNIN_MAX_FAILURES", 5),

@@ -13,6 +13,7 @@ import jwt
 import sqlalchemy as sa
 from flask import current_app, g, request
 
+from signage.accounts import signins
 from signage.accounts.models import AuthSession, RefreshToken, User, user_zones
 from signage.core import audit, clock, reads
 from signage.core.access import Principal
@@ -176,7 +177,7 @@ def authenticate_request() -> User:
         raise _unauthenticated("The access token has expired; refresh it.")
     params = {"session_id": session_id, "user_id": user_id}
     if reads.active():
-        user = _principal(reads.connection().execute(_SESSION_PRINCIPAL, params).all())
+        user = _remembered_principal(params)
     else:
         rows = db.session.execute(_SESSION_USER, params).all()
         if not rows or rows[0].revoked_at is not None:
@@ -211,6 +212,30 @@ def _token_subject(token: str, key: str) -> tuple[uuid.UUID, uuid.UUID, int]:
     if claims.get("typ") != "access" or isinstance(expires, bool) or not isinstance(expires, int):
         raise jwt.InvalidTokenError("not an access token")
     return uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"]), expires
+
+
+def _remembered_principal(params: dict) -> Principal:
+    """The signed-in user of a read-only request: remembered by this worker, else read and kept."""
+    remembered = _signins()
+    key = (params["session_id"], params["user_id"])
+    if remembered is None:
+        return _principal(reads.connection().execute(_SESSION_PRINCIPAL, params).all())
+    user = remembered.get(key)
+    if user is None:
+        epoch = remembered.epoch  # taken before the read: a change notified meanwhile voids it
+        user = _principal(reads.connection().execute(_SESSION_PRINCIPAL, params).all())
+        remembered.put(key, user, epoch)
+    return user
+
+
+def _signins() -> signins.SignIns | None:
+    extensions = current_app.extensions
+    try:
+        return extensions["signage_signins"]
+    except KeyError:
+        found = signins.for_engine(db.engine, current_app.config["SIGNIN_CACHE_SECONDS"])
+        extensions["signage_signins"] = found
+        return found
 
 
 def _principal(rows) -> Principal:

@@ -1,0 +1,184 @@
+"""Sign-in checks a worker remembers, and forgets the moment the database says they changed.
+
+Every signed-in request checks that its session is still open and its account still active
+(signage/accounts/tokens.py). On a read-only view that check was a statement of its own, about
+a third of a signed-in GET of one shop (profiled). A worker now keeps the answer for a session it
+has checked (`Principal`, keyed by session and user) and drops it when:
+
+- this process commits a change to an account, its zones or a session: at the commit, before the
+  request that made it answers (SQLAlchemy's after_commit);
+- anything else does, another worker or any SQL client: triggers on users, user_zones and
+  auth_sessions (migration 0010) send `NOTIFY signage_signins` with the user's id, and a thread in
+  each worker, LISTENing on a connection of its own, drops that user's answers as the notice
+  arrives (PostgreSQL delivers it at the commit; the thread takes it within milliseconds);
+- the listening connection is lost: everything is dropped, and nothing is remembered until it
+  listens again (a notice sent meanwhile would be missed);
+- it is older than SIGNIN_CACHE_SECONDS (default 60; 0 turns remembering off), a bound should a
+  notice ever go astray.
+
+An answer read while a notice came in is not kept: it may predate the change (`epoch`). SQLite
+has no NOTIFY, and workers on one file could not tell each other: there nothing is remembered.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from signage.core.access import Principal
+
+CHANNEL = "signage_signins"
+EVERYONE = "*"  # the payload of a TRUNCATE: forget every answer
+_TABLES = frozenset({"users", "user_zones", "auth_sessions"})
+_MAX_ENTRIES = 20_000
+_QUIET_SECONDS = 30.0
+log = logging.getLogger("signage.signins")
+
+Key = tuple[uuid.UUID, uuid.UUID]  # (session id, user id)
+
+
+class SignIns:
+    """One process's remembered sign-in checks for one database, and the thread keeping them true."""
+
+    def __init__(self, engine: sa.Engine, seconds: float):
+        self.seconds = seconds
+        self.epoch = 0  # moves on every forgetting: an answer read across one is not kept
+        self.listening = False
+        self._entries: dict[Key, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
+        self._engine = engine
+        self._thread: threading.Thread | None = None
+
+    def get(self, key: Key) -> Principal | None:
+        """The remembered answer for (session, user), if it is still good."""
+        found = self._entries.get(key)
+        if found is None or not self.listening:
+            return None
+        principal, stored = found
+        if time.monotonic() - stored > self.seconds:
+            self._entries.pop(key, None)
+            return None
+        return principal
+
+    def put(self, key: Key, principal: Principal, epoch: int) -> None:
+        """Remember an answer read after `epoch` was taken, unless something changed since."""
+        with self._lock:
+            if not self.listening or epoch != self.epoch:
+                return
+            if len(self._entries) >= _MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[key] = (principal, time.monotonic())
+
+    def forget(self, user_ids) -> None:
+        """Drop the answers about these users (EVERYONE among them: every answer)."""
+        user_ids = set(user_ids)
+        with self._lock:
+            self.epoch += 1
+            if EVERYONE in user_ids:
+                self._entries.clear()
+                return
+            for key in [k for k in self._entries if k[1] in user_ids]:
+                del self._entries[key]
+
+    def _stop_remembering(self) -> None:
+        with self._lock:
+            self.listening = False
+            self.epoch += 1
+            self._entries.clear()
+
+    def start(self) -> None:
+        """Start the listening thread (once)."""
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._listen_forever, name="signins-listener", daemon=True)
+        self._thread.start()
+
+    def _listen_forever(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                self._listen()
+            except Exception as exc:  # noqa: BLE001 - any loss: forget all, listen again
+                if self.listening:
+                    delay = 0.5
+                    log.warning("sign-in notices lost (%s): every request is checked until they return", exc)
+                self._stop_remembering()
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    def _listen(self) -> None:
+        cargs, cparams = self._engine.dialect.create_connect_args(self._engine.url)
+        cparams = {**cparams, "application_name": "signage-signins", "autocommit": True}
+        conn = self._engine.dialect.loaded_dbapi.connect(*cargs, **cparams)
+        with conn:
+            conn.execute(f"LISTEN {CHANNEL}")
+            with self._lock:
+                self.epoch += 1
+                self._entries.clear()
+                self.listening = True
+            while True:
+                for notice in conn.notifies(timeout=_QUIET_SECONDS):
+                    self.forget([_user_of(notice.payload)])
+                conn.execute("SELECT 1")  # quiet for a while: is the connection still there?
+
+
+def _user_of(payload: str):
+    """The user id a notice names, or EVERYONE (a TRUNCATE, or anything unexpected)."""
+    try:
+        return uuid.UUID(payload)
+    except ValueError:
+        return EVERYONE
+
+
+_registry: dict[tuple[int, str], SignIns] = {}
+_registry_lock = threading.Lock()
+
+
+def for_engine(engine: sa.Engine, seconds: float) -> SignIns | None:
+    """This process's remembered checks for the engine's database; None where none are kept."""
+    if seconds <= 0 or engine.dialect.name != "postgresql":
+        return None
+    key = (os.getpid(), engine.url.render_as_string(hide_password=False))
+    found = _registry.get(key)
+    if found is None:
+        with _registry_lock:
+            found = _registry.get(key)
+            if found is None:
+                found = _registry[key] = SignIns(engine, seconds)
+                found.start()
+    return found
+
+
+def _changed_users(session, _flush_context) -> None:
+    """after_flush: note the users whose accounts, zones or sessions this transaction changed."""
+    changed = session.info.setdefault("signins_changed", set())
+    for obj in (*session.dirty, *session.deleted):
+        table = getattr(getattr(obj, "__table__", None), "name", None)
+        if table not in _TABLES:
+            continue
+        changed.add(obj.id if table == "users" else obj.user_id)
+
+
+def _committed(session) -> None:
+    """after_commit: forget those users in this process now (other workers hear the notice).
+
+    Users noted by work rolled back since are forgotten too: a needless re-read, never a stale one.
+    """
+    changed = session.info.pop("signins_changed", None)
+    if changed:
+        for signins in list(_registry.values()):
+            signins.forget(changed)
+
+
+def watch_sessions() -> None:
+    """Forget, at each commit of this process, the users the commit changed (once per process)."""
+    if not sa.event.contains(Session, "after_commit", _committed):
+        sa.event.listen(Session, "after_flush", _changed_users)
+        sa.event.listen(Session, "after_commit", _committed)

@@ -1,0 +1,146 @@
+"""Sign-in checks remembered by a worker (PostgreSQL), and every way they are forgotten.
+
+signage/accounts/signins.py: a read-only view's first request of a session checks it in the
+database; the next ones use the worker's answer until the session or account changes. These
+tests make the change the ways production does (through the API in this process, by plain SQL
+from another connection as another worker or psql would) and show the next request sees it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from signage.core.db import db
+from tests.conftest import PG_URL
+from tests.helpers import assert_problem, bearer, make_user, sign_in
+from tests.paperwork_helpers import make_shop, staff
+
+needs_pg = pytest.mark.skipif(not PG_URL, reason="NOTIFY needs PostgreSQL; SQLite checks every request")
+
+
+def _statements(app, client, path: str, headers: dict) -> tuple[int, int]:
+    """(status, statements sent) for one GET."""
+    sent = []
+
+    def record(*_args):
+        sent.append(1)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        status = client.get(path, headers=headers).status_code
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    return status, len(sent)
+
+
+def _outside(app, sql: str, **params) -> None:
+    """Run SQL on a connection of its own, committed: what another worker or psql does."""
+    with app.app_context():
+        engine = sa.create_engine(db.engine.url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(sql), params)
+    finally:
+        engine.dispose()
+
+
+def _until(check, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return check()
+
+
+@pytest.fixture
+def shop_path(app, client) -> str:
+    """A shop to read, with this process listening for notices (PostgreSQL) before the test starts."""
+    seed = staff(app, client, "seed", "inspector", zones=("GL", "DS"))
+    path = f"/api/v1/shops/{make_shop(app, '东山超市', zone_code='DS', road_name='东山路')}"
+    assert client.get(path, headers=seed).status_code == 200
+    if PG_URL:  # a worker starts listening at its first signed-in read, and remembers nothing before
+        assert _until(lambda: app.extensions["signage_signins"].listening, 10)
+    return path
+
+
+def _signed_in(app, client, username: str = "boss", role: str = "supervisor", zones=()) -> tuple:
+    user_id = make_user(app, username, role, zones=zones)
+    tokens = sign_in(client, username)
+    return user_id, tokens, bearer(tokens)
+
+
+def test_the_second_read_of_a_session_sends_no_sign_in_check_on_postgresql(app, client, shop_path):
+    _user, _tokens, headers = _signed_in(app, client)
+    first = _statements(app, client, shop_path, headers)
+    second = _statements(app, client, shop_path, headers)
+    assert first == (200, 2)  # the sign-in check, then the shop
+    # PostgreSQL: remembered; SQLite (no NOTIFY to forget by): checked again.
+    assert second == ((200, 1) if PG_URL else (200, 2))
+
+
+def test_sign_out_stops_a_remembered_session_at_once(app, client, shop_path):
+    _user, _tokens, headers = _signed_in(app, client)
+    assert client.get(shop_path, headers=headers).status_code == 200
+    assert client.get(shop_path, headers=headers).status_code == 200
+    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+    assert_problem(client.get(shop_path, headers=headers), 401)
+
+
+def test_another_session_of_the_same_account_stays_remembered_after_a_sign_out(app, client, shop_path):
+    _user, _tokens, phone = _signed_in(app, client)
+    laptop = bearer(sign_in(client, "boss"))
+    for headers in (phone, laptop):
+        assert client.get(shop_path, headers=headers).status_code == 200
+    assert client.post("/api/v1/auth/logout", headers=laptop).status_code == 204
+    assert _statements(app, client, shop_path, phone)[0] == 200
+    assert_problem(client.get(shop_path, headers=laptop), 401)
+
+
+@needs_pg
+def test_a_session_ended_by_plain_sql_is_refused_once_the_notice_arrives(app, client, shop_path):
+    _user, _tokens, headers = _signed_in(app, client)
+    assert client.get(shop_path, headers=headers).status_code == 200
+    assert _statements(app, client, shop_path, headers) == (200, 1)  # remembered
+    _outside(app, "UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'sql'")
+    # Not through this process's session: only the trigger's NOTIFY can tell the worker.
+    assert _until(lambda: client.get(shop_path, headers=headers).status_code == 401, 5)
+
+
+@needs_pg
+def test_an_account_disabled_or_moved_by_plain_sql_is_heard(app, client, shop_path):
+    user, _tokens, headers = _signed_in(app, client, "walker", "inspector", zones=("DS",))
+    assert client.get(shop_path, headers=headers).status_code == 200
+    assert _statements(app, client, shop_path, headers) == (200, 1)
+    _outside(app, "DELETE FROM user_zones WHERE user_id = :user", user=user)  # zones: a table of its own
+    assert _until(lambda: client.get(shop_path, headers=headers).status_code == 403, 5)
+    _outside(app, "UPDATE users SET is_active = false WHERE id = :user", user=user)
+    assert _until(lambda: client.get(shop_path, headers=headers).status_code == 401, 5)
+
+
+@needs_pg
+def test_a_lost_listening_connection_forgets_everything_and_listens_again(app, client, shop_path):
+    _user, _tokens, headers = _signed_in(app, client)
+    assert client.get(shop_path, headers=headers).status_code == 200
+    remembered = app.extensions["signage_signins"]
+    assert remembered.listening and _statements(app, client, shop_path, headers) == (200, 1)
+
+    epoch = remembered.epoch
+    _outside(
+        app,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'signage-signins'",
+    )
+    assert _until(lambda: remembered.epoch != epoch and not remembered.listening, 5)
+    # What is sent while nobody listens is never heard: nothing remembered may survive it.
+    _outside(app, "UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'sql'")
+    assert_problem(client.get(shop_path, headers=headers), 401)
+
+    assert _until(lambda: remembered.listening, 10)
+    fresh = bearer(sign_in(client, "boss"))
+    assert _statements(app, client, shop_path, fresh) == (200, 2)
+    assert _statements(app, client, shop_path, fresh) == (200, 1)
