@@ -99,7 +99,7 @@ def _value(obj: Audited, key: str, value: Any) -> Any:
     return REDACTED if key in obj.__audit_redact__ and value is not None else _json(value)
 
 
-def _snapshot(obj: Audited) -> dict:
+def snapshot(obj: Audited) -> dict:
     state = sa.inspect(obj)
     return {
         attr.key: _value(obj, attr.key, getattr(obj, attr.key))
@@ -139,6 +139,29 @@ def _entity(obj: Audited) -> str:
     return obj.__audit_entity__ or obj.__tablename__
 
 
+def _row(obj: Audited, action: str, before, after, now, who: tuple) -> dict:
+    actor_id, role, request_id = who
+    return {
+        "occurred_at": now,
+        "actor_id": actor_id,
+        "actor_role": role,
+        "entity": _entity(obj),
+        "entity_id": ",".join(str(v) for v in sa.inspect(obj).mapper.primary_key_from_instance(obj)),
+        "action": obj.__dict__.pop("_audit_action", action),
+        "before": before,
+        "after": after,
+        "request_id": request_id,
+        "zone_id": obj.audit_zone_id,
+    }
+
+
+def record_create(session: Session, obj: Audited) -> None:
+    """Record obj's create event now, before its INSERT (a buffering session: a sync batch
+    writing its new records at its end); its flush then records none."""
+    session.info[_BUFFER].append(_row(obj, "create", None, snapshot(obj), clock.now(), _who()))
+    obj.__dict__["_audit_recorded"] = True
+
+
 @sa.event.listens_for(Session, "after_flush")
 def _write_events(session: Session, _flush_context) -> None:
     rows = []
@@ -148,25 +171,11 @@ def _write_events(session: Session, _flush_context) -> None:
     def add(obj, action, before, after):
         if not who:
             who.extend(_who())
-        actor_id, role, request_id = who
-        rows.append(
-            {
-                "occurred_at": now,
-                "actor_id": actor_id,
-                "actor_role": role,
-                "entity": _entity(obj),
-                "entity_id": ",".join(str(v) for v in sa.inspect(obj).mapper.primary_key_from_instance(obj)),
-                "action": obj.__dict__.pop("_audit_action", action),
-                "before": before,
-                "after": after,
-                "request_id": request_id,
-                "zone_id": obj.audit_zone_id,
-            }
-        )
+        rows.append(_row(obj, action, before, after, now, tuple(who)))
 
     for obj in session.new:
-        if isinstance(obj, Audited):
-            add(obj, "create", None, _snapshot(obj))
+        if isinstance(obj, Audited) and not obj.__dict__.pop("_audit_recorded", False):
+            add(obj, "create", None, snapshot(obj))
     for obj in session.dirty:
         if isinstance(obj, Audited) and session.is_modified(obj, include_collections=False):
             before, after = _diff(obj)
@@ -174,7 +183,7 @@ def _write_events(session: Session, _flush_context) -> None:
                 add(obj, "update", before, after)
     for obj in session.deleted:
         if isinstance(obj, Audited):
-            add(obj, "delete", _snapshot(obj), None)
+            add(obj, "delete", snapshot(obj), None)
     buffer = session.info.get(_BUFFER)
     if buffer is not None:
         buffer.extend(rows)

@@ -25,20 +25,24 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, request
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.test import EnvironBuilder
 
 from signage.accounts.tokens import BATCH_SIGNED_IN
 from signage.core import audit, clock, idempotency
-from signage.core.db import db, insert_or_skip
+from signage.core.db import db, insert_or_skip, with_defaults
 from signage.core.errors import Problem
 from signage.core.idempotency import BATCH_CLAIM, IdempotencyRecord
+from signage.ledger.models import Shop, Sign, SignVersion
 from signage.photos.models import Photo
 from signage.zones.models import Road
 
 # How long a batch waits, in all, for operations still running elsewhere to finish (seconds).
 IN_PROGRESS_PATIENCE = 10.0
 _SESSION = "signage.batch_session"
+# New records an optimistic run may keep back for one write at the end (`_BatchSession._defer`).
+_DEFERRABLE = (Shop, Sign, SignVersion)
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -68,8 +72,9 @@ class _BatchSession(Session):
 
     Careful (the default): each operation's commit releases a savepoint and its rollback
     returns to one. Optimistic: the operations' commits only flush, and all their work stays
-    in one savepoint; a failed operation gives up the whole run (`_OperationFailedError`), and the batch
-    runs again carefully. Flask-SQLAlchemy closes the session at the end of each operation's
+    in one savepoint; new shops, signs and versions are not even flushed, but written together
+    at the batch's end (`_defer`). A failed operation, or a kept record the database refuses at
+    the end, gives up the whole run (`_OperationFailedError`), and the batch runs again carefully. Flask-SQLAlchemy closes the session at the end of each operation's
     app context; here that keeps it open, so the roads, zones and shops one operation loaded
     or created are at hand for the next.
     """
@@ -78,10 +83,17 @@ class _BatchSession(Session):
         super().__init__(**kwargs)
         self.optimistic = optimistic
         self.spoiled = False
+        # Optimistic: new records kept out of the operations' flushes for one write at the end,
+        # by (class, id), with what their create event recorded (see `_defer`).
+        self._deferred: dict[tuple[type, Any], Any] = {}
+        self._kept: list[sa.orm.InstanceState] = []
+        self._fresh: list = []  # records added since the last flush or keeping
+        self._autoflushing = False
         # The identity map holds records weakly; holding them here keeps them for the batch.
         self._held: list = []
         for name in ("pending_to_persistent", "loaded_as_persistent"):
             sa.event.listen(self, name, lambda _session, instance: self._held.append(instance))
+        sa.event.listen(self, "transient_to_pending", lambda _session, instance: self._fresh.append(instance))
         audit.buffer_events(self)
 
     def commit(self) -> None:
@@ -90,6 +102,88 @@ class _BatchSession(Session):
             self.flush()
         else:
             super().commit()
+
+    def flush(self, objects=None) -> None:
+        """Flush; an optimistic run's operations keep their new records for one write at the end.
+
+        A flush before a query (autoflush) is real: the query must see what it asks for.
+        """
+        if self.optimistic and objects is None and not self._autoflushing and self._defer():
+            return
+        super().flush(objects)
+        if objects is None:
+            self._fresh = []
+
+    def _autoflush(self) -> None:
+        self._autoflushing = True
+        try:
+            super()._autoflush()
+        finally:
+            self._autoflushing = False
+
+    def get(self, entity, ident, **kwargs):
+        """A record by id; one kept back for the final write is at hand like a stored one."""
+        found = self._deferred.get((entity, ident)) if self._deferred else None
+        return super().get(entity, ident, **kwargs) if found is None else found
+
+    def _defer(self) -> bool:
+        """Keep this operation's new records back from the database until the batch's end.
+
+        Only creates of the ledger's shops, signs and versions (most of what phones send),
+        with every column given before the INSERT (ids, defaults, version 1), their many-to-one
+        records at hand, and nothing else changed: then the operation's answer and audit event
+        need nothing from the INSERT, and 500 operations' records go in a few statements instead
+        of one flush each (each flush's round trips and unit of work were 40% of a batch).
+        Anything else is flushed as usual. A kept record that a later operation changes spoils
+        the run: its answer (version, ETag) would differ from a stored record's.
+        """
+        if any(state.modified for state in self._kept):
+            self.spoiled = True
+            return False
+        fresh, self._fresh = self._fresh, []
+        if self._deleted or self.identity_map._modified:
+            return False
+        if not all(isinstance(record, _DEFERRABLE) for record in fresh):
+            return False
+        kept = {(type(record), with_defaults(record).id): record for record in fresh}
+        self._deferred.update(kept)
+        if not all(self._relate(record) for record in fresh):
+            for key in kept:
+                del self._deferred[key]
+            return False
+        for record in fresh:
+            record.version = 1
+            audit.record_create(self, record)
+            state = sa.inspect(record)
+            state.modified = False  # from here on, a change is a later operation's
+            self._kept.append(state)
+        return True
+
+    def _relate(self, record) -> bool:
+        """Set a kept record's many-to-one records from those at hand, as a load after its
+        INSERT would (its answer shows the zone's code and road's name); False if one is not."""
+        state = sa.inspect(record)
+        for relation in state.mapper.relationships:
+            if relation.direction is not sa.orm.MANYTOONE or relation.key in state.dict:
+                continue
+            ident = tuple(getattr(record, column.key) for column in relation.local_columns)
+            target = relation.mapper.class_
+            if None in ident:
+                set_committed_value(record, relation.key, None)
+                continue
+            other = self._deferred.get((target, ident[0])) or self.identity_map.get(
+                self.identity_key(target, ident)
+            )
+            if other is None:
+                return False
+            set_committed_value(record, relation.key, other)
+        return True
+
+    def write_deferred(self) -> None:
+        """Write the records the operations kept back (optimistic), all at once."""
+        self._deferred.clear()
+        self._kept.clear()
+        super().flush()
 
     def rollback(self) -> None:
         """An operation's rollback. Optimistic, it undoes every operation run so far (they share
@@ -226,7 +320,14 @@ def _run_batch(operations: list[dict]) -> dict:
     if not repeats:  # a repeated scope stores answers midway: only the careful run does that
         shared = _session(optimistic=True)
         try:
-            results = _run(operations, shared, replays, claims, repeats)
+            optimistic = _run(operations, shared, replays, claims, repeats)
+            try:
+                shared.write_deferred()
+            except (sa.exc.IntegrityError, sa.exc.DataError) as exc:
+                # A kept record the database refuses (a client-made id someone else took): the
+                # careful run finds which operation it was, and answers it as its own request.
+                raise _OperationFailedError from exc
+            results = optimistic
         except _OperationFailedError:
             shared.abandon()
             for claim in claims.values():
@@ -311,7 +412,7 @@ def _run(
 
 
 def _load_roads(shared: _BatchSession, operations: list[dict]) -> None:
-    """Load the roads the operations name in one query, into the session they share.
+    """Load the roads the operations name, and their zones, in one query, into the session they share.
 
     Creating a shop or a sign looks its road up; one query for the batch replaces one per
     road. Loading a road says nothing to anyone: each operation still checks its own access.
@@ -322,7 +423,7 @@ def _load_roads(shared: _BatchSession, operations: list[dict]) -> None:
         if isinstance(road_id, str) and _UUID.fullmatch(road_id):
             ids.add(uuid.UUID(road_id))
     if ids:
-        shared.scalars(sa.select(Road).where(Road.id.in_(ids))).all()
+        shared.scalars(sa.select(Road).where(Road.id.in_(ids)).options(joinedload(Road.zone))).all()
 
 
 def _claim_scopes(operations: list[dict]) -> tuple[dict[int, tuple[int, Any]], dict[int, dict], set[int]]:
