@@ -74,9 +74,10 @@ class _BatchSession(Session):
     returns to one. Optimistic: the operations' commits only flush, and all their work stays
     in one savepoint; new shops, signs and versions are not even flushed, but written together
     at the batch's end (`_defer`). A failed operation, or a kept record the database refuses at
-    the end, gives up the whole run (`_OperationFailedError`), and the batch runs again carefully. Flask-SQLAlchemy closes the session at the end of each operation's
-    app context; here that keeps it open, so the roads, zones and shops one operation loaded
-    or created are at hand for the next.
+    the end, gives up the whole run (`_OperationFailedError`), and the batch runs again
+    carefully. Flask-SQLAlchemy closes the session at the end of each operation's app context;
+    here that keeps it open, so the roads, zones and shops one operation loaded or created are
+    at hand for the next.
     """
 
     def __init__(self, *, optimistic: bool = False, **kwargs: Any) -> None:
