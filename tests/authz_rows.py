@@ -190,6 +190,7 @@ ROWS: dict[str, Row] = {
     ),
     "deleteSignById": Row(ZONED, path={"sign_id": _sign}, etag_of=lambda sc: f"/api/v1/signs/{sc.a.sign}"),
     "getSignVersions": Row(ZONED, path={"sign_id": _sign}),
+    "getSignVersionById": Row(ZONED, path={"sign_id": _sign, "version_id": lambda sc: sc.a.version}),
     "postSignVersions": Row(
         E(201, insp_2=403),
         path={"sign_id": _sign},
@@ -245,6 +246,7 @@ ROWS: dict[str, Row] = {
         json=lambda sc: {"points": [{**_near_a(), "at": sc.now}]},
     ),
     "getPatrolVisits": Row(ZONED, path={"patrol_id": _patrol}),
+    "getPatrolVisitById": Row(ZONED, path={"patrol_id": _patrol, "visit_id": lambda sc: sc.a.visit}),
     "postPatrolVisits": Row(
         E(201, insp_2=403), path={"patrol_id": _patrol}, json=lambda sc: {"shop_id": sc.a.shop}
     ),

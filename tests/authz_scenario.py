@@ -47,6 +47,8 @@ class Party:
     signature: str = ""
     hazard: str = ""
     patrol: str = ""
+    visit: str = ""
+    version: str = ""
     owner: str = ""
 
     def markers(self) -> set[str]:
@@ -117,6 +119,9 @@ def _party(app, client, key: str, zone_code: str, centre, insp: dict, road_name:
     p.patrol = _ok(client.post("/api/v1/patrols", json={"zone_id": p.zone, "shift": "day"}, headers=insp))[
         "id"
     ]
+    visit = client.post(f"/api/v1/patrols/{p.patrol}/visits", json={"shop_id": p.shop}, headers=insp)
+    p.visit = _ok(visit)["id"]
+    p.version = _ok(client.get(f"/api/v1/signs/{p.sign}/versions", headers=insp), 200)[0]["id"]
     body = {"sign_id": p.sign, "category": "rusted", "severity": "low", "photo_ids": [p.photo]}
     p.hazard = _ok(client.post("/api/v1/hazards", json=body, headers=insp))["id"]
     owner = _ok(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from signage.core.db import db
 from signage.core.idempotency import IdempotencyRecord
 from tests.fieldwork import DAY, NIGHT, SHOP_AT, iso, later, north_of, photo, shop_with_sign, staff, user_id
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, lose_the_answer
 
 # WGS-84
 A_M = 6_378_137.0
@@ -181,6 +182,36 @@ def test_visits_count_distinct_shops_and_stay_in_the_zone(app, client, world, cl
     )
     visits = client.get(url, headers=world["insp"]).get_json()["items"]
     assert len(visits) == 3 and visits[0]["checked"] == ["signs", "wiring"]
+
+
+def test_a_visit_whose_answer_was_lost_is_answered_from_the_record(app, client, world, clock):
+    patrol = start(client, world)
+    clock.set(later(DAY, hours=1))
+    shop, _ = shop_with_sign(app)
+    url = f"/api/v1/patrols/{patrol['id']}/visits"
+    body = {"id": str(uuid.uuid4()), "shop_id": str(shop), "findings": "灯箱缺字"}
+    headers = {**world["insp"], "Idempotency-Key": "k-visit"}
+    first = client.post(url, json=body, headers=headers)
+    assert first.status_code == 201 and first.headers["Location"] == f"{url}/{body['id']}"
+    lose_the_answer(app, "k-visit")
+    again = client.post(url, json=body, headers=headers)
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    assert len(client.get(url, headers=world["insp"]).get_json()["items"]) == 1
+
+
+def test_one_visit_is_read_through_its_own_patrol_and_zone(app, client, world, clock):
+    patrol, other = start(client, world), start(client, world)
+    clock.set(later(DAY, hours=1))
+    shop, _ = shop_with_sign(app)
+    visit = client.post(
+        f"/api/v1/patrols/{patrol['id']}/visits", json={"shop_id": str(shop)}, headers=world["insp"]
+    ).get_json()
+    path = f"/api/v1/patrols/{patrol['id']}/visits/{visit['id']}"
+    assert client.get(path, headers=world["sup"]).get_json() == visit
+    assert_problem(
+        client.get(f"/api/v1/patrols/{other['id']}/visits/{visit['id']}", headers=world["insp"]), 404
+    )
 
 
 def test_end_patrol_sets_duration_and_cannot_end_twice(client, world, clock):

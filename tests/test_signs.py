@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from signage.core.db import db
 from signage.photos.models import Photo, PhotoUpload
 from tests import factories
-from tests.helpers import assert_problem, bearer, make_user, sign_in
+from tests.helpers import assert_problem, bearer, lose_the_answer, make_user, sign_in
 
 
 @pytest.fixture
@@ -75,6 +75,35 @@ def test_register_sign_of_a_shop_takes_its_place_and_first_version(client, setup
     assert sign["lat"] is not None and sign["status"] == "active"
     versions = client.get(f"/api/v1/signs/{sign['id']}/versions", headers=setup["inspector"]).get_json()
     assert [(v["version_no"], v["text"]) for v in versions] == [(1, "阿芳小吃")]
+
+
+def test_a_new_version_whose_answer_was_lost_is_answered_from_the_record(app, client, setup):
+    # A phone records the replaced sign, the worker dies before storing the answer, the phone
+    # retries with the same key: it gets the version it made (200), not a second one or a 409.
+    sign = _new_sign(client, setup).get_json()
+    version_id = str(uuid.uuid4())
+    body = {"id": version_id, "kind": "shop_sign", "text": "阿芳面馆", "photo_id": setup["photos"][1]}
+    headers = {**setup["inspector"], "Idempotency-Key": "k-new-version"}
+    first = client.post(f"/api/v1/signs/{sign['id']}/versions", json=body, headers=headers)
+    assert first.status_code == 201 and first.headers["Location"].endswith(f"/versions/{version_id}")
+    lose_the_answer(app, "k-new-version")
+    again = client.post(f"/api/v1/signs/{sign['id']}/versions", json=body, headers=headers)
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    history = client.get(f"/api/v1/signs/{sign['id']}/versions", headers=setup["inspector"]).get_json()
+    assert [v["version_no"] for v in history] == [2, 1]
+
+
+def test_one_version_is_read_only_through_its_own_sign(client, setup):
+    first = _new_sign(client, setup).get_json()
+    other = _new_sign(client, setup, text="老王五金").get_json()
+    [version] = client.get(f"/api/v1/signs/{first['id']}/versions", headers=setup["inspector"]).get_json()
+    found = client.get(f"/api/v1/signs/{first['id']}/versions/{version['id']}", headers=setup["inspector"])
+    assert found.status_code == 200 and found.get_json() == version
+    elsewhere = client.get(
+        f"/api/v1/signs/{other['id']}/versions/{version['id']}", headers=setup["inspector"]
+    )
+    assert_problem(elsewhere, 404)
 
 
 def test_version_history_after_two_content_changes_is_newest_first(client, setup):

@@ -50,6 +50,9 @@ def shop_rows(stmt: sa.Select) -> sa.Select:
 # Built once (the hot reads): building and keying a statement per request cost as much as running it.
 SHOP_BY_ID = shop_rows(sa.select(Shop)).where(Shop.id == sa.bindparam("shop_id"))
 SIGN_BY_ID = sa.select(*Sign.__table__.c).where(Sign.id == sa.bindparam("sign_id"))
+VERSION_OF_SIGN = sa.select(*SignVersion.__table__.c).where(
+    SignVersion.sign_id == sa.bindparam("sign_id"), SignVersion.id == sa.bindparam("version_id")
+)
 VERSIONS_OF_SIGN = (
     sa.select(*SignVersion.__table__.c)
     .where(SignVersion.sign_id == sa.bindparam("sign_id"))
@@ -276,4 +279,21 @@ class SignVersions(MethodView):
                 SignVersion.sign_id == sign.id, SignVersion.version_no == sign.current_version_no
             )
         )
-        return version, 201, {"Location": f"/api/v1/signs/{sign.id}/versions"}
+        return version, 201, {"Location": f"/api/v1/signs/{sign.id}/versions/{version.id}"}
+
+
+@blp.route("/signs/<uuid:sign_id>/versions/<uuid:version_id>")
+class SignVersionById(MethodView):
+    @read_only
+    @roles(*STAFF)
+    @blp.response(200, SignVersionSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, sign_id, version_id):
+        """One version of the sign's content (a phone whose answer to recording it was lost
+        is answered with it)."""
+        _sign_row(sign_id)
+        version = reads.connection().execute(VERSION_OF_SIGN, {"sign_id": sign_id, "version_id": version_id})
+        found = version.first()
+        if found is None:
+            raise Problem(404, "No such version of this sign.")
+        return found

@@ -211,4 +211,19 @@ class PatrolVisits(MethodView):
         patrol = _patrol(patrol_id)
         visit = service.record_visit(patrol=patrol, actor=g.current_user, **body)
         db.session.commit()
-        return visit, 201, {"Location": f"/api/v1/patrols/{patrol.id}/visits"}
+        return visit, 201, {"Location": f"/api/v1/patrols/{patrol.id}/visits/{visit.id}"}
+
+
+@blp.route("/<uuid:patrol_id>/visits/<uuid:visit_id>")
+class PatrolVisitById(MethodView):
+    @roles(*STAFF)
+    @blp.response(200, VisitSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, patrol_id, visit_id):
+        """One visit of the patrol (a phone whose answer to recording it was lost is answered
+        with it)."""
+        patrol = _patrol(patrol_id)
+        visit = db.session.get(Visit, visit_id)
+        if visit is None or visit.patrol_id != patrol.id:
+            raise Problem(404, "No such visit on this patrol.")
+        return visit
