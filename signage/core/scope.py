@@ -112,20 +112,23 @@ def _refuse_unreadable_zone(user, zone_id: uuid.UUID) -> None:
 
 
 def require_zone_code(user, code: str | None) -> None:
-    """Refuse (403) a list filtered to a zone the user may not read; unknown codes pass through."""
-    if code is None or readable_zone_ids(user) is None:
-        return
+    """Check a list's zone filter, if it has one: as `filter_zone_id` (422 unknown, 403 not yours)."""
+    if code is not None:
+        filter_zone_id(user, code)
+
+
+def known_zone_id(code: str) -> uuid.UUID:
+    """The id of the zone with this code; 422 naming `zone` when there is none."""
     zone_id = _zone_id_of(code)
-    if zone_id is not None:
-        _refuse_unreadable_zone(user, zone_id)
+    if zone_id is None:
+        raise field_error("zone", f"no zone with code {code!r}")
+    return zone_id
 
 
 def filter_zone_id(user, code: str) -> uuid.UUID:
     """The id of the zone a list is filtered to: 422 naming `zone` when no zone has the code,
     403 when the user may not read that zone."""
-    zone_id = _zone_id_of(code)
-    if zone_id is None:
-        raise field_error("zone", f"no zone with code {code!r}")
+    zone_id = known_zone_id(code)
     _refuse_unreadable_zone(user, zone_id)
     return zone_id
 

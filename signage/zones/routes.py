@@ -11,6 +11,7 @@ from signage.core.db import db
 from signage.core.errors import Problem, get_or_404
 from signage.core.etag import check_if_match, etag, requires_if_match
 from signage.core.pagination import keyset_page, page_schema
+from signage.core.scope import known_zone_id
 from signage.zones.models import Road, Zone
 from signage.zones.schemas import (
     RoadQueryArgsSchema,
@@ -76,10 +77,10 @@ class Roads(MethodView):
     @blp.arguments(RoadQueryArgsSchema, location="query")
     @blp.response(200, page_schema(RoadSchema, "RoadPage"))
     def get(self, args):
-        """List roads, optionally of one zone."""
+        """List roads, optionally of one zone (every zone's roads are open to all staff)."""
         stmt = sa.select(Road).options(sa.orm.joinedload(Road.zone))
         if "zone" in args:
-            stmt = stmt.join(Zone).where(Zone.code == args["zone"])
+            stmt = stmt.where(Road.zone_id == known_zone_id(args["zone"]))
         items, nxt = keyset_page(
             stmt,
             keys=[Road.name, Road.id],
