@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from signage.core.db import db
 from signage.ledger.models import SignVersion
 from tests import factories
+from tests.fieldwork import photo
 from tests.helpers import bearer, make_user, sign_in
 
 CENTRE = factories.GL_CENTRE
@@ -149,3 +150,34 @@ def test_hazard_report_sends_four_statements_and_reads_nothing_after_its_commit(
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["zone"] == "Z0"
     assert statements == ["SELECT", "SELECT", "INSERT", "INSERT"]
+
+
+def test_hazard_report_checks_all_its_photos_in_one_statement(app, client):
+    # Whether the reporter may put each photo on the hazard is asked of the database once for
+    # all of them, not once per photo (up to 20).
+    ids = _fill(app, 1)
+    make_user(app, "walker", "inspector", zones=("Z0",))
+    headers = bearer(sign_in(client, "walker"))
+    counts = []
+    for how_many in (1, 12):
+        photos = [photo(app, uploaded_by="walker") for _ in range(how_many)]
+        statements = []
+
+        def record(_conn, _cursor, statement, *_args, sent=statements):
+            sent.append(statement)
+
+        with app.app_context():
+            engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", record)
+        try:
+            response = client.post(
+                "/api/v1/hazards",
+                json={"sign_id": ids["sign"], "category": "rusted", "severity": "low", "photo_ids": photos},
+                headers=headers,
+            )
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", record)
+        assert response.status_code == 201, response.get_json()
+        assert len(response.get_json()["photos"]) == how_many
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts

@@ -20,7 +20,7 @@ from signage.ledger.models import Shop, Sign
 from signage.patrols.geo import LatLng
 from signage.patrols.models import Patrol
 from signage.photos.models import Photo
-from signage.photos.service import can_see
+from signage.photos.service import visible_ids
 
 MAX_PHOTOS = 20
 
@@ -34,13 +34,12 @@ def load(photo_ids: Sequence[uuid.UUID], *, actor: User, required: bool = False)
         raise field_error("photo_ids", f"send at most {MAX_PHOTOS} photos")
     found = {p.id: p for p in db.session.scalars(sa.select(Photo).where(Photo.id.in_(ids)))} if ids else {}
     # Owners may only show their own pictures; staff, the photos they may see (on a record, the
-    # photo becomes visible to whoever sees the record).
-    missing = [
-        i
-        for i in ids
-        if i not in found
-        or (found[i].uploaded_by_id != actor.id if actor.role == "owner" else not can_see(actor, i))
-    ]
+    # photo becomes visible to whoever sees the record), all asked about in one statement.
+    if actor.role == "owner":
+        usable = {i for i, photo in found.items() if photo.uploaded_by_id == actor.id}
+    else:
+        usable = visible_ids(actor, found)
+    missing = [i for i in ids if i not in usable]
     if missing:
         raise field_error("photo_ids", f"no such photo: {', '.join(str(i) for i in missing)}")
     return [found[i] for i in ids]

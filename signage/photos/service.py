@@ -220,8 +220,11 @@ def _id_taken(photo_id: uuid.UUID) -> Problem:
 # of their zones. Any other photo answers 404, as if it did not exist.
 
 
-def _record_paths(photo_id: uuid.UUID, *, shop_ids: sa.Select | None, zone_ids: set | None) -> list:
-    """Each record a photo can be shown on, narrowed to these shops (owners) or zones (inspectors)."""
+def _record_paths(photo_id, *, shop_ids: sa.Select | None, zone_ids: set | None) -> list:
+    """Each record a photo can be shown on, narrowed to these shops (owners) or zones (inspectors).
+
+    photo_id is an id, or the Photo.id column of an enclosing query (each test correlates to it).
+    """
     from signage.hazards.models import Hazard, HazardPhoto
     from signage.ledger.models import Shop
     from signage.paperwork.models import Commitment
@@ -250,19 +253,29 @@ def _record_paths(photo_id: uuid.UUID, *, shop_ids: sa.Select | None, zone_ids: 
     ]
 
 
+def visible_ids(user: User, photo_ids) -> set[uuid.UUID]:
+    """Which of these photos user may see, in one statement: every stored one for admins and
+    supervisors, else theirs or their records'."""
+    ids = list(photo_ids)
+    if not ids:
+        return set()
+    stmt = sa.select(Photo.id).where(Photo.id.in_(ids))  # one never uploaded: nobody sees it
+    if user.role not in ("admin", "supervisor"):
+        sent = sa.exists().where(PhotoUpload.photo_id == Photo.id, PhotoUpload.user_id == user.id)
+        if user.role == "owner":
+            my_shops = sa.select(owner_shops.c.shop_id).where(owner_shops.c.user_id == user.id)
+            paths = _record_paths(Photo.id, shop_ids=my_shops, zone_ids=None)
+        elif user.role in STAFF:
+            paths = _record_paths(Photo.id, shop_ids=None, zone_ids=zone_ids(user))
+        else:
+            paths = []
+        stmt = stmt.where(sa.or_(sent, *paths))
+    return set(db.session.scalars(stmt))
+
+
 def can_see(user: User, photo_id: uuid.UUID) -> bool:
-    """Whether user may see a photo: every one for admins and supervisors, else theirs or their records'."""
-    if user.role in ("admin", "supervisor"):
-        return db.session.get(Photo, photo_id) is not None  # one never uploaded: nobody sees it
-    sent = sa.exists().where(PhotoUpload.photo_id == photo_id, PhotoUpload.user_id == user.id)
-    if user.role == "owner":
-        my_shops = sa.select(owner_shops.c.shop_id).where(owner_shops.c.user_id == user.id)
-        paths = _record_paths(photo_id, shop_ids=my_shops, zone_ids=None)
-    elif user.role in STAFF:
-        paths = _record_paths(photo_id, shop_ids=None, zone_ids=zone_ids(user))
-    else:
-        paths = []
-    return bool(db.session.scalar(sa.select(sa.or_(sent, *paths))))
+    """Whether user may see a photo (see `visible_ids`)."""
+    return photo_id in visible_ids(user, [photo_id])
 
 
 def usable_photo(user: User, photo_id: uuid.UUID | None, field: str) -> uuid.UUID | None:
