@@ -17,7 +17,7 @@ from signage.paperwork import numbering, printing
 from signage.paperwork.models import Notice
 from tests import factories
 from tests.conftest import PG_URL
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, bearer, sign_in
 from tests.paperwork_helpers import events, issue, make_shop, staff
 
 
@@ -65,6 +65,7 @@ def test_issue_notices_numbers_consecutively_and_restarts_each_year(client, shop
     assert numbers == [f"瓜沥执法告〔2026〕第{n:04d}号" for n in (1, 2, 3)]
     # 16:30 UTC on 31 December is already 1 January in Shanghai: the new year's first number.
     clock.set(datetime(2026, 12, 31, 16, 30, tzinfo=UTC))
+    inspector = bearer(sign_in(client, "insp_gl"))  # the first sign-in's session has ended by then
     assert issue(client, inspector, shop_id)["number"] == "瓜沥执法告〔2027〕第0001号"
     clock.set(datetime(2026, 12, 31, 15, 30, tzinfo=UTC))
     assert issue(client, inspector, shop_id)["number"] == "瓜沥执法告〔2026〕第0004号"

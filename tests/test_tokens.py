@@ -88,6 +88,20 @@ def test_session_ends_at_its_lifetime_and_rotation_does_not_extend_it(app, clien
     assert "ended" in body["detail"]
 
 
+def test_an_access_token_stops_when_its_session_ends_not_at_its_own_expiry(app, client, clock):
+    # The access token (wall clock, 15 minutes) would outlive its session by up to its lifetime;
+    # every request checks the session's end (app clock), remembered sign-in or not.
+    make_user(app, "alice", "inspector")
+    start = datetime.now(UTC)
+    clock.set(start)
+    tokens = sign_in(client, "alice")
+    assert client.get("/api/v1/shops", headers=bearer(tokens)).status_code == 200
+    clock.set(start + timedelta(seconds=app.config["REFRESH_TOKEN_TTL"] + 1))
+    body = assert_problem(client.get("/api/v1/shops", headers=bearer(tokens)), 401)  # read-only view
+    assert "ended" in body["detail"]
+    assert "ended" in assert_problem(_me(client, tokens), 401)["detail"]
+
+
 def test_unsigned_token_is_refused(app, client):
     make_user(app, "alice", "admin")
     claims = jwt.decode(sign_in(client, "alice")["access_token"], TEST_SECRET, algorithms=["HS256"])

@@ -27,6 +27,7 @@ import os
 import threading
 import time
 import uuid
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -41,6 +42,7 @@ _QUIET_SECONDS = 30.0
 log = logging.getLogger("signage.signins")
 
 Key = tuple[uuid.UUID, uuid.UUID]  # (session id, user id)
+Answer = tuple[Principal, datetime]  # who signed in, and when their session ends
 
 
 class SignIns:
@@ -50,30 +52,30 @@ class SignIns:
         self.seconds = seconds
         self.epoch = 0  # moves on every forgetting: an answer read across one is not kept
         self.listening = False
-        self._entries: dict[Key, tuple[Principal, float]] = {}
+        self._entries: dict[Key, tuple[Answer, float]] = {}
         self._lock = threading.Lock()
         self._engine = engine
         self._thread: threading.Thread | None = None
 
-    def get(self, key: Key) -> Principal | None:
+    def get(self, key: Key) -> Answer | None:
         """The remembered answer for (session, user), if it is still good."""
         found = self._entries.get(key)
         if found is None or not self.listening:
             return None
-        principal, stored = found
+        answer, stored = found
         if time.monotonic() - stored > self.seconds:
             self._entries.pop(key, None)
             return None
-        return principal
+        return answer
 
-    def put(self, key: Key, principal: Principal, epoch: int) -> None:
+    def put(self, key: Key, answer: Answer, epoch: int) -> None:
         """Remember an answer read after `epoch` was taken, unless something changed since."""
         with self._lock:
             if not self.listening or epoch != self.epoch:
                 return
             if len(self._entries) >= _MAX_ENTRIES:
                 self._entries.clear()
-            self._entries[key] = (principal, time.monotonic())
+            self._entries[key] = (answer, time.monotonic())
 
     def forget(self, user_ids) -> None:
         """Drop the answers about these users (EVERYONE among them: every answer)."""

@@ -30,7 +30,7 @@ BATCH_SIGNED_IN = "signage.batch_signed_in"
 # With the user's zones (one row per zone, or one without): an inspector's write checks them,
 # and loading them here spares it a statement of its own.
 _SESSION_USER = (
-    sa.select(User, AuthSession.revoked_at, user_zones.c.zone_id)
+    sa.select(User, AuthSession.revoked_at, AuthSession.expires_at, user_zones.c.zone_id)
     .join(AuthSession, AuthSession.user_id == User.id)
     .outerjoin(user_zones, user_zones.c.user_id == User.id)
     .where(AuthSession.id == sa.bindparam("session_id"), User.id == sa.bindparam("user_id"))
@@ -39,7 +39,14 @@ _SESSION_USER = (
 _users, _sessions = User.__table__, AuthSession.__table__
 # The same check for read-only views, as plain rows: one per zone of the user (none: one row).
 _SESSION_PRINCIPAL = (
-    sa.select(_users.c.id, _users.c.username, _users.c.role, _users.c.is_active, _sessions.c.revoked_at)
+    sa.select(
+        _users.c.id,
+        _users.c.username,
+        _users.c.role,
+        _users.c.is_active,
+        _sessions.c.revoked_at,
+        _sessions.c.expires_at,
+    )
     .add_columns(user_zones.c.zone_id)
     .select_from(_sessions.join(_users, _users.c.id == _sessions.c.user_id))
     .outerjoin(user_zones, user_zones.c.user_id == _users.c.id)
@@ -180,7 +187,7 @@ def authenticate_request() -> User:
         user = _remembered_principal(params)
     else:
         rows = db.session.execute(_SESSION_USER, params).all()
-        if not rows or rows[0].revoked_at is not None:
+        if not rows or rows[0].revoked_at is not None or rows[0].expires_at <= clock.now():
             raise _unauthenticated("The session has ended; sign in again.")
         user = rows[0].User
         if not user.is_active:
@@ -215,16 +222,23 @@ def _token_subject(token: str, key: str) -> tuple[uuid.UUID, uuid.UUID, int]:
 
 
 def _remembered_principal(params: dict) -> Principal:
-    """The signed-in user of a read-only request: remembered by this worker, else read and kept."""
+    """The signed-in user of a read-only request: remembered by this worker, else read and kept.
+
+    The session's end is checked on every request, remembered or not: an access token can
+    outlive the session it came from by up to its own lifetime.
+    """
     remembered = _signins()
     key = (params["session_id"], params["user_id"])
-    if remembered is None:
-        return _principal(reads.connection().execute(_SESSION_PRINCIPAL, params).all())
-    user = remembered.get(key)
-    if user is None:
-        epoch = remembered.epoch  # taken before the read: a change notified meanwhile voids it
-        user = _principal(reads.connection().execute(_SESSION_PRINCIPAL, params).all())
-        remembered.put(key, user, epoch)
+    found = remembered.get(key) if remembered is not None else None
+    if found is None:
+        # Taken before the read: a change notified meanwhile voids what it reads.
+        epoch = remembered.epoch if remembered is not None else 0
+        found = _principal(reads.connection().execute(_SESSION_PRINCIPAL, params).all())
+        if remembered is not None:
+            remembered.put(key, found, epoch)
+    user, session_ends = found
+    if session_ends <= clock.now():
+        raise _unauthenticated("The session has ended; sign in again.")
     return user
 
 
@@ -238,12 +252,13 @@ def _signins() -> signins.SignIns | None:
         return found
 
 
-def _principal(rows) -> Principal:
-    """The signed-in user of a read-only request, from `_SESSION_PRINCIPAL`'s rows."""
+def _principal(rows) -> tuple[Principal, datetime]:
+    """The signed-in user of a read-only request and when their session ends, from
+    `_SESSION_PRINCIPAL`'s rows (one per zone of the user)."""
     if not rows or rows[0].revoked_at is not None:
         raise _unauthenticated("The session has ended; sign in again.")
     first = rows[0]
     if not first.is_active:
         raise _unauthenticated("The account is disabled.")
     zones = frozenset(row.zone_id for row in rows if row.zone_id is not None)
-    return Principal(id=first.id, username=first.username, role=first.role, zone_ids=zones)
+    return Principal(id=first.id, username=first.username, role=first.role, zone_ids=zones), first.expires_at
