@@ -33,8 +33,8 @@ def summarise(raw: Path, top: int = 25) -> list[str]:
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if not stack:
-            continue
+        if not stack or not count.isdigit():
+            continue  # not a "stack count" line (py-spy notes, a line cut short)
         n = int(count)
         frames = [
             f.split(" (")[0] + " (" + f.rsplit("/", 1)[-1] if " (" in f else f for f in stack.split(";")
