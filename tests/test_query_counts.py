@@ -157,10 +157,10 @@ def test_hazard_report_checks_all_its_photos_in_one_statement(app, client):
     # all of them, not once per photo (up to 20).
     ids = _fill(app, 1)
     make_user(app, "walker", "inspector", zones=("Z0",))
-    headers = bearer(sign_in(client, "walker"))
     counts = []
     for how_many in (1, 12):
         photos = [photo(app, uploaded_by="walker") for _ in range(how_many)]
+        headers = bearer(sign_in(client, "walker"))  # each count with the sign-in check (see `_count`)
         statements = []
 
         def record(_conn, _cursor, statement, *_args, sent=statements):

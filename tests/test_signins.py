@@ -144,3 +144,38 @@ def test_a_lost_listening_connection_forgets_everything_and_listens_again(app, c
     fresh = bearer(sign_in(client, "boss"))
     assert _statements(app, client, shop_path, fresh) == (200, 2)
     assert _statements(app, client, shop_path, fresh) == (200, 1)
+
+
+def _statements_posting(app, client, path: str, body: dict, headers: dict) -> tuple[int, int]:
+    """(status, statements sent) for one POST."""
+    sent = []
+
+    def record(*_args):
+        sent.append(1)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        status = client.post(path, json=body, headers=headers).status_code
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    return status, len(sent)
+
+
+def test_writes_use_the_remembered_check_too_and_stop_when_it_is_forgotten(app, client, shop_path):
+    user, _tokens, headers = _signed_in(app, client, "walker", "inspector", zones=("DS",))
+    body = {"shop_id": shop_path.rsplit("/", 1)[1]}
+    assert client.post("/api/v1/notices", json=body, headers=headers).status_code == 201  # the year's counter
+    remembered = _statements_posting(app, client, "/api/v1/notices", body, headers)
+    fresh = _statements_posting(app, client, "/api/v1/notices", body, bearer(sign_in(client, "walker")))
+    assert remembered[0] == fresh[0] == 201
+    # PostgreSQL: a session's later writes are spared the sign-in check; SQLite checks every request.
+    assert remembered[1] == (fresh[1] - 1 if PG_URL else fresh[1])
+    # The zones remembered still decide: a zone taken away (through the API) stops the writes.
+    make_user(app, "root", "admin")
+    admin = bearer(sign_in(client, "root"))
+    tag = client.get(f"/api/v1/users/{user}", headers=admin).headers["ETag"]
+    moved = client.patch(f"/api/v1/users/{user}", json={"zones": ["GL"]}, headers={**admin, "If-Match": tag})
+    assert moved.status_code == 200
+    assert_problem(client.post("/api/v1/notices", json=body, headers=headers), 403)

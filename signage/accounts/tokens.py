@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import sqlalchemy as sa
 from flask import current_app, g, request
+from sqlalchemy.orm import make_transient_to_detached
 
 from signage.accounts import signins
 from signage.accounts.models import AuthSession, RefreshToken, User, user_zones
@@ -183,16 +184,7 @@ def authenticate_request() -> User:
     if expires <= time.time():
         raise _unauthenticated("The access token has expired; refresh it.")
     params = {"session_id": session_id, "user_id": user_id}
-    if reads.active():
-        user = _remembered_principal(params)
-    else:
-        rows = db.session.execute(_SESSION_USER, params).all()
-        if not rows or rows[0].revoked_at is not None or rows[0].expires_at <= clock.now():
-            raise _unauthenticated("The session has ended; sign in again.")
-        user = rows[0].User
-        if not user.is_active:
-            raise _unauthenticated("The account is disabled.")
-        remember_zone_ids(user, {row.zone_id for row in rows if row.zone_id is not None})
+    user = _remembered_principal(params) if reads.active() else _session_user(params)
     g.current_user = user
     g.session_id = session_id
     # Plain copies for the request log: after an error's rollback the user's attributes are
@@ -219,6 +211,40 @@ def _token_subject(token: str, key: str) -> tuple[uuid.UUID, uuid.UUID, int]:
     if claims.get("typ") != "access" or isinstance(expires, bool) or not isinstance(expires, int):
         raise jwt.InvalidTokenError("not an access token")
     return uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"]), expires
+
+
+def _session_user(params: dict) -> User:
+    """The signed-in user of a request that may write, as a record of its session.
+
+    Remembered by this worker (see `_remembered_principal`), the record is made from what was
+    remembered and attached to the session as stored, without a statement; the columns not
+    remembered (name, phone, ...) load if a view reads them.
+    """
+    remembered = _signins()
+    key = (params["session_id"], params["user_id"])
+    found = remembered.get(key) if remembered is not None else None
+    if found is not None:
+        principal, session_ends = found
+        if session_ends <= clock.now():
+            raise _unauthenticated("The session has ended; sign in again.")
+        user = User(id=principal.id, username=principal.username, role=principal.role, is_active=True)
+        make_transient_to_detached(user)
+        db.session.add(user)
+        remember_zone_ids(user, set(principal.zone_ids))
+        return user
+    epoch = remembered.epoch if remembered is not None else 0  # as in `_remembered_principal`
+    rows = db.session.execute(_SESSION_USER, params).all()
+    if not rows or rows[0].revoked_at is not None or rows[0].expires_at <= clock.now():
+        raise _unauthenticated("The session has ended; sign in again.")
+    user = rows[0].User
+    if not user.is_active:
+        raise _unauthenticated("The account is disabled.")
+    zones = frozenset(row.zone_id for row in rows if row.zone_id is not None)
+    remember_zone_ids(user, set(zones))
+    if remembered is not None:
+        principal = Principal(id=user.id, username=user.username, role=user.role, zone_ids=zones)
+        remembered.put(key, (principal, rows[0].expires_at), epoch)
+    return user
 
 
 def _remembered_principal(params: dict) -> Principal:
