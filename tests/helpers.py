@@ -13,6 +13,23 @@ from signage.core.idempotency import IdempotencyRecord
 PASSWORD = "correct-horse-battery"
 
 
+def statements_during(app, action) -> tuple[list[str], object]:
+    """The SQL statements the app's database was sent while action ran, and what it returned."""
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        sent.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        result = action()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    return sent, result
+
+
 def make_user(app, username: str, role: str, zones: tuple[str, ...] = (), password: str = PASSWORD):
     """Create an account directly (test set-up), returning its id."""
     with app.app_context():

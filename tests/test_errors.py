@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 
 import pytest
-import sqlalchemy as sa
 from flask import Blueprint
 
 from signage import create_app
 from signage.core.access import public
 from signage.core.db import db
-from tests.helpers import assert_problem, bearer, make_user, sign_in
+from tests.helpers import assert_problem, bearer, make_user, sign_in, statements_during
 
 
 @pytest.fixture
@@ -147,18 +146,9 @@ def test_readiness_reports_unreachable_database():
 def test_request_log_does_not_read_the_database_after_a_rollback(app, client, admin):
     # An error's rollback expires the signed-in user's attributes; logging them used to read the
     # database again, so a database lost mid-request turned the answer into a 500.
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        response = client.get("/api/v1/users/00000000-0000-4000-8000-000000000000", headers=admin)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
+    statements, response = statements_during(
+        app, lambda: client.get("/api/v1/users/00000000-0000-4000-8000-000000000000", headers=admin)
+    )
     assert_problem(response, 404)
     assert len([s for s in statements if "FROM users" in s]) == 2  # the sign-in check, the lookup
 

@@ -11,7 +11,7 @@ from signage.core.db import db
 from signage.ledger.models import SignVersion
 from tests import factories
 from tests.fieldwork import photo
-from tests.helpers import bearer, make_user, sign_in
+from tests.helpers import bearer, make_user, sign_in, statements_during
 
 CENTRE = factories.GL_CENTRE
 # Statements per request, sign-in check included; a change that needs more should say why.
@@ -88,18 +88,7 @@ def _count(app, client, path: str) -> tuple[int, int]:
     signage/accounts/signins.py): a fresh sign-in counts the check, as the budget says.
     """
     headers = bearer(sign_in(client, "captain"))
-    statements = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        response = client.get(path, headers=headers)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
+    statements, response = statements_during(app, lambda: client.get(path, headers=headers))
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     items = body.get("items", body.get("changes")) if isinstance(body, dict) else body
@@ -131,22 +120,15 @@ def test_hazard_report_sends_four_statements_and_reads_nothing_after_its_commit(
     ids = _fill(app, 1)
     make_user(app, "walker", role, zones=("Z0",) if role == "inspector" else ())
     headers = bearer(sign_in(client, "walker"))
-    statements = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement.split()[0].upper())
-
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        response = client.post(
+    sent, response = statements_during(
+        app,
+        lambda: client.post(
             "/api/v1/hazards",
             json={"sign_id": ids["sign"], "category": "rusted", "severity": "low"},
             headers=headers,
-        )
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
+        ),
+    )
+    statements = [statement.split()[0].upper() for statement in sent]
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["zone"] == "Z0"
     assert statements == ["SELECT", "SELECT", "INSERT", "INSERT"]
@@ -161,22 +143,10 @@ def test_hazard_report_checks_all_its_photos_in_one_statement(app, client):
     for how_many in (1, 12):
         photos = [photo(app, uploaded_by="walker") for _ in range(how_many)]
         headers = bearer(sign_in(client, "walker"))  # each count with the sign-in check (see `_count`)
-        statements = []
-
-        def record(_conn, _cursor, statement, *_args, sent=statements):
-            sent.append(statement)
-
-        with app.app_context():
-            engine = db.engine
-        sa.event.listen(engine, "before_cursor_execute", record)
-        try:
-            response = client.post(
-                "/api/v1/hazards",
-                json={"sign_id": ids["sign"], "category": "rusted", "severity": "low", "photo_ids": photos},
-                headers=headers,
-            )
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", record)
+        body = {"sign_id": ids["sign"], "category": "rusted", "severity": "low", "photo_ids": photos}
+        statements, response = statements_during(
+            app, lambda body=body, headers=headers: client.post("/api/v1/hazards", json=body, headers=headers)
+        )
         assert response.status_code == 201, response.get_json()
         assert len(response.get_json()["photos"]) == how_many
         counts.append(len(statements))

@@ -19,7 +19,8 @@ from signage.ledger.models import Shop, Sign
 from signage.zones.models import Zone
 from tests import factories
 from tests.conftest import PG_URL
-from tests.helpers import assert_problem, bearer, lose_the_answer, make_user, sign_in
+from tests.fieldwork import photo
+from tests.helpers import assert_problem, bearer, lose_the_answer, make_user, sign_in, statements_during
 
 
 @pytest.fixture
@@ -305,20 +306,8 @@ def test_batch_records_one_audit_event_per_change_and_none_for_failures(app, cli
 
 def _savepoints_during(app, action) -> tuple[int, object]:
     """How many SAVEPOINTs the database was sent while action ran, and what it returned."""
-    sent: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        if statement.lstrip().upper().startswith("SAVEPOINT"):
-            sent.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        result = action()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
-    return len(sent), result
+    sent, result = statements_during(app, action)
+    return sum(1 for statement in sent if statement.lstrip().upper().startswith("SAVEPOINT")), result
 
 
 def test_batch_of_good_operations_runs_in_one_savepoint_not_one_each(app, client, phone):
@@ -340,21 +329,9 @@ def test_batch_of_good_operations_runs_in_one_savepoint_not_one_each(app, client
 
 def _inserts_during(app, action) -> tuple[Counter, object]:
     """INSERT statements sent per table while action ran, and what it returned."""
-    sent: Counter = Counter()
-
-    def record(_conn, _cursor, statement, *_args):
-        words = statement.split()
-        if words[0].upper() == "INSERT":
-            sent[words[2].strip('"')] += 1
-
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        result = action()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
-    return sent, result
+    sent, result = statements_during(app, action)
+    words = (statement.split() for statement in sent)
+    return Counter(w[2].strip('"') for w in words if w[0].upper() == "INSERT"), result
 
 
 @pytest.mark.parametrize("pairs", [3, 40])
@@ -408,6 +385,39 @@ def test_answers_of_records_written_at_the_batch_end_are_what_was_stored(app, cl
         assert (event["action"], event["request_id"]) == ("create", f"night-shift-2.{index}")
 
 
+def test_a_batch_refuses_a_shop_that_duplicates_one_it_created_as_requests_sent_alone_would(client, phone):
+    # The duplicate check reads the database on its own connection: records the batch kept back
+    # are written first, so the second shop, 4 m from the first with its name, is refused.
+    first = shop_body(phone)
+    twin = {**shop_body(phone), "lat": first["lat"] + 0.00004}
+    ops = [{"method": "POST", "path": "/api/v1/shops", "body": body} for body in (first, twin)]
+    results = client.post("/api/v1/sync", json={"operations": ops}, headers=phone["auth"]).get_json()[
+        "results"
+    ]
+    assert [(r["result"], r["status"]) for r in results] == [("created", 201), ("conflict", 409)]
+    assert results[1]["body"]["type"].endswith("duplicate-shop")
+
+
+def test_a_batch_of_signs_with_photos_keeps_its_records_for_one_write(app, client, phone):
+    # Whether the inspector may put each photo on a sign is asked without writing what the
+    # batch kept back: signs with photos go in one INSERT too.
+    photos = [str(photo(app, uploaded_by="insp_gl")) for _ in range(3)]
+    ops = []
+    for n, photo_id in enumerate(photos):
+        shop = shop_body(phone, n)
+        ops += [
+            {"method": "POST", "path": "/api/v1/shops", "body": shop},
+            {"method": "POST", "path": "/api/v1/signs", "body": sign_body(shop, photo_id=photo_id)},
+        ]
+    inserts, response = _inserts_during(
+        app, lambda: client.post("/api/v1/sync", json={"operations": ops}, headers=phone["auth"])
+    )
+    results = response.get_json()["results"]
+    assert {r["result"] for r in results} == {"created"}
+    assert [r["body"]["current_photo_id"] for r in results[1::2]] == photos
+    assert (inserts["shops"], inserts["signs"], inserts["sign_versions"]) == (1, 1, 1)
+
+
 def test_a_batch_changing_a_record_it_created_answers_as_requests_sent_alone_would(app, client, phone):
     # A record kept back for the batch's end and then changed would be stored at version 1
     # with its change folded in; the batch runs again carefully instead (one savepoint each).
@@ -457,19 +467,10 @@ def test_batch_loads_the_roads_it_names_in_one_query(app, client, phone):
         {"method": "POST", "path": "/api/v1/shops", "body": shop_body(phone, n, road_id=road)}
         for n, road in enumerate([phone["road"], other] * 5)
     ]
-    reads: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        if "FROM roads" in statement:
-            reads.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        response = client.post("/api/v1/sync", json={"operations": ops}, headers=phone["auth"])
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
+    sent, response = statements_during(
+        app, lambda: client.post("/api/v1/sync", json={"operations": ops}, headers=phone["auth"])
+    )
+    reads = [statement for statement in sent if "FROM roads" in statement]
     assert {r["result"] for r in response.get_json()["results"]} == {"created"}
     assert len(reads) == 1 and "IN" in reads[0]
 

@@ -85,22 +85,40 @@ def _road(road_id: uuid.UUID) -> Road:
 
 
 def _duplicate(data: dict, exclude: uuid.UUID | None = None) -> Shop | None:
-    """A shop already on the ledger with the same credit code, or same name a few metres away."""
-    if data.get("credit_code"):
-        stmt = sa.select(Shop).where(Shop.credit_code == data["credit_code"])
-        if exclude:
-            stmt = stmt.where(Shop.id != exclude)
-        same_code = db.session.scalars(stmt.limit(1)).first()
-        if same_code:
-            return same_code
-    if data.get("name") and data.get("lat") is not None:
-        stmt = sa.select(Shop).where(Shop.name == data["name"])
-        if exclude:
-            stmt = stmt.where(Shop.id != exclude)
-        close = near(stmt, data["lat"], data["lng"], DUPLICATE_RADIUS_M, 1)
-        if close:
-            return db.session.get(Shop, close[0][0])
-    return None
+    """A shop already on the ledger with the same credit code, or same name a few metres away;
+    or one made earlier in this transaction and not written yet (a sync batch keeps its new
+    shops back for one write at its end: they are looked at here, not written for the check)."""
+    with db.session.no_autoflush:
+        if data.get("credit_code"):
+            stmt = sa.select(Shop).where(Shop.credit_code == data["credit_code"])
+            if exclude:
+                stmt = stmt.where(Shop.id != exclude)
+            same_code = db.session.scalars(stmt.limit(1)).first()
+            if same_code:
+                return same_code
+        if data.get("name") and data.get("lat") is not None:
+            stmt = sa.select(Shop).where(Shop.name == data["name"])
+            if exclude:
+                stmt = stmt.where(Shop.id != exclude)
+            close = near(stmt, data["lat"], data["lng"], DUPLICATE_RADIUS_M, 1)
+            if close:
+                return db.session.get(Shop, close[0][0])
+    return next((shop for shop in db.session.new if _same_shop(shop, data, exclude)), None)
+
+
+def _same_shop(shop, data: dict, exclude: uuid.UUID | None) -> bool:
+    """Whether an unwritten record is a shop that data duplicates (as `_duplicate` judges)."""
+    if not isinstance(shop, Shop) or shop.id == exclude:
+        return False
+    if data.get("credit_code") and shop.credit_code == data["credit_code"]:
+        return True
+    return (
+        bool(data.get("name"))
+        and shop.name == data["name"]
+        and data.get("lat") is not None
+        and shop.lat is not None
+        and geodesic_m(data["lat"], data["lng"], shop.lat, shop.lng) <= DUPLICATE_RADIUS_M
+    )
 
 
 def _refuse_duplicate(existing: Shop) -> None:

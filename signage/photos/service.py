@@ -270,7 +270,10 @@ def visible_ids(user: User, photo_ids) -> set[uuid.UUID]:
         else:
             paths = []
         stmt = stmt.where(sa.or_(sent, *paths))
-    return set(db.session.scalars(stmt))
+    # Records of this request not yet written do not count (a photo cannot make itself visible
+    # by being put on one), so there is nothing to flush first.
+    with db.session.no_autoflush:
+        return set(db.session.scalars(stmt))
 
 
 def can_see(user: User, photo_id: uuid.UUID) -> bool:

@@ -15,6 +15,7 @@ of the same batch running at the same time waits on those claims, then replays.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import json
 import re
@@ -107,13 +108,18 @@ class _BatchSession(Session):
     def flush(self, objects=None) -> None:
         """Flush; an optimistic run's operations keep their new records for one write at the end.
 
-        A flush before a query (autoflush) is real: the query must see what it asks for.
+        A flush before a query (autoflush, or a statement on the session's connection) is
+        real: the query must see what it asks for. Whatever the flush, a kept record changed
+        since it was kept spoils the run (see `_defer`).
         """
-        if self.optimistic and objects is None and not self._autoflushing and self._defer():
-            return
+        if self.optimistic and objects is None:
+            if any(state.modified for state in self._kept):
+                self.spoiled = True
+            elif not self._autoflushing and self._defer():
+                return
         super().flush(objects)
         if objects is None:
-            self._fresh = []
+            self._fresh, self._kept = [], []  # all stored now: later changes are updates as usual
 
     def _autoflush(self) -> None:
         self._autoflushing = True
@@ -122,25 +128,35 @@ class _BatchSession(Session):
         finally:
             self._autoflushing = False
 
+    def connection(self, *args, **kwargs):
+        """The session's connection; records kept back are written first, so that a statement
+        run on it (a lookup) sees them, as after an autoflush (not inside `no_autoflush`)."""
+        if self._kept and self.autoflush and not self._flushing:
+            self._autoflushing = True
+            try:
+                self.flush()
+            finally:
+                self._autoflushing = False
+        return super().connection(*args, **kwargs)
+
     def get(self, entity, ident, **kwargs):
         """A record by id; one kept back for the final write is at hand like a stored one."""
-        found = self._deferred.get((entity, ident)) if self._deferred else None
+        plain = not any(kwargs.get(k) for k in ("options", "populate_existing", "with_for_update"))
+        found = self._deferred.get((entity, ident)) if self._deferred and plain else None
         return super().get(entity, ident, **kwargs) if found is None else found
 
     def _defer(self) -> bool:
         """Keep this operation's new records back from the database until the batch's end.
 
         Only creates of the ledger's shops, signs and versions (most of what phones send),
-        with every column given before the INSERT (ids, defaults, version 1), their many-to-one
-        records at hand, and nothing else changed: then the operation's answer and audit event
-        need nothing from the INSERT, and 500 operations' records go in a few statements instead
-        of one flush each (each flush's round trips and unit of work were 40% of a batch).
-        Anything else is flushed as usual. A kept record that a later operation changes spoils
-        the run: its answer (version, ETag) would differ from a stored record's.
+        with every column given before the INSERT (ids, defaults, version 1; nothing left to
+        the database), their many-to-one records at hand, and nothing else changed: then the
+        operation's answer and audit event need nothing from the INSERT, and 500 operations'
+        records go in a few statements instead of one flush each (each flush's round trips and
+        unit of work were 40% of a batch). Anything else is flushed as usual. A kept record
+        that a later operation changes spoils the run: its answer (version, ETag) would differ
+        from a stored record's.
         """
-        if any(state.modified for state in self._kept):
-            self.spoiled = True
-            return False
         fresh, self._fresh = self._fresh, []
         if self._deleted or self.identity_map._modified:
             return False
@@ -148,12 +164,14 @@ class _BatchSession(Session):
             return False
         kept = {(type(record), with_defaults(record).id): record for record in fresh}
         self._deferred.update(kept)
-        if not all(self._relate(record) for record in fresh):
+        if not all(_complete(record) and self._relate(record) for record in fresh):
             for key in kept:
                 del self._deferred[key]
             return False
         for record in fresh:
-            record.version = 1
+            version = sa.inspect(type(record)).version_id_col
+            if version is not None:
+                setattr(record, version.key, 1)  # what the INSERT sets
             audit.record_create(self, record)
             state = sa.inspect(record)
             state.modified = False  # from here on, a change is a later operation's
@@ -211,6 +229,21 @@ class _BatchSession(Session):
         super().rollback()
         self._held.clear()
         super().close()
+
+
+@functools.cache
+def _left_to_database(model: type) -> tuple[str, ...]:
+    """The columns whose value the database would make (server defaults, computed)."""
+    return tuple(
+        column.key
+        for column in sa.inspect(model).columns
+        if column.server_default is not None or column.computed is not None
+    )
+
+
+def _complete(record) -> bool:
+    """Whether record holds every value its INSERT would store, so nothing is to be read back."""
+    return all(getattr(record, key) is not None for key in _left_to_database(type(record)))
 
 
 class _OperationFailedError(Exception):
