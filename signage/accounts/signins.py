@@ -38,7 +38,21 @@ CHANNEL = "signage_signins"
 EVERYONE = "*"  # the payload of a TRUNCATE: forget every answer
 _TABLES = frozenset({"users", "user_zones", "auth_sessions"})
 _MAX_ENTRIES = 20_000
-_QUIET_SECONDS = 30.0
+# The listener pings after this long without a notice; remembered answers are not used once
+# it has not proved alive for this long and the slack (a stalled connection hears nothing).
+_QUIET_SECONDS = 10.0
+_PING_SLACK_SECONDS = 5.0
+# The listening connection: named for pg_stat_activity, in autocommit, and given up by the
+# kernel within seconds if the server stops answering (rather than after minutes of retries).
+_LISTENER_OPTIONS = {
+    "application_name": "signage-signins",
+    "autocommit": True,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}
 log = logging.getLogger("signage.signins")
 
 Key = tuple[uuid.UUID, uuid.UUID]  # (session id, user id)
@@ -50,22 +64,29 @@ class SignIns:
 
     def __init__(self, engine: sa.Engine, seconds: float):
         self.seconds = seconds
+        self.pid = os.getpid()  # a copy in a forked child knows nothing: see `for_engine`
         self.epoch = 0  # moves on every forgetting: an answer read across one is not kept
         self.listening = False
+        self.backend_pid: int | None = None  # the listening connection's server process
+        self._heard_at = 0.0  # when the listening connection last proved alive (monotonic)
         self._entries: dict[Key, tuple[Answer, float]] = {}
         self._lock = threading.Lock()
         self._engine = engine
         self._thread: threading.Thread | None = None
 
     def get(self, key: Key) -> Answer | None:
-        """The remembered answer for (session, user), if it is still good."""
+        """The remembered answer for (session, user), if it is still good.
+
+        Nothing is good while the listening connection has not proved alive lately: a
+        connection that stalls without failing (a half-open TCP link) would hear nothing.
+        """
         found = self._entries.get(key)
         if found is None or not self.listening:
             return None
         answer, stored = found
-        if time.monotonic() - stored > self.seconds:
-            self._entries.pop(key, None)
-            return None
+        now = time.monotonic()
+        if now - stored > self.seconds or now - self._heard_at > _QUIET_SECONDS + _PING_SLACK_SECONDS:
+            return None  # left for `put` to replace: only the lock's holders change the entries
         return answer
 
     def put(self, key: Key, answer: Answer, epoch: int) -> None:
@@ -88,11 +109,13 @@ class SignIns:
             for key in [k for k in self._entries if k[1] in user_ids]:
                 del self._entries[key]
 
-    def _stop_remembering(self) -> None:
+    def _restart(self, *, listening: bool) -> None:
+        """Forget everything; remember from now on only if listening."""
         with self._lock:
-            self.listening = False
+            self.listening = listening
             self.epoch += 1
             self._entries.clear()
+            self._heard_at = time.monotonic()
 
     def start(self) -> None:
         """Start the listening thread (once)."""
@@ -111,24 +134,24 @@ class SignIns:
                 if self.listening:
                     delay = 0.5
                     log.warning("sign-in notices lost (%s): every request is checked until they return", exc)
-                self._stop_remembering()
+                self._restart(listening=False)
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
 
     def _listen(self) -> None:
         cargs, cparams = self._engine.dialect.create_connect_args(self._engine.url)
-        cparams = {**cparams, "application_name": "signage-signins", "autocommit": True}
+        cparams = {**cparams, **_LISTENER_OPTIONS}
         conn = self._engine.dialect.loaded_dbapi.connect(*cargs, **cparams)
         with conn:
             conn.execute(f"LISTEN {CHANNEL}")
-            with self._lock:
-                self.epoch += 1
-                self._entries.clear()
-                self.listening = True
+            self.backend_pid = conn.info.backend_pid
+            self._restart(listening=True)
             while True:
                 for notice in conn.notifies(timeout=_QUIET_SECONDS):
                     self.forget([_user_of(notice.payload)])
+                    self._heard_at = time.monotonic()
                 conn.execute("SELECT 1")  # quiet for a while: is the connection still there?
+                self._heard_at = time.monotonic()
 
 
 def _user_of(payload: str):
@@ -144,7 +167,10 @@ _registry_lock = threading.Lock()
 
 
 def for_engine(engine: sa.Engine, seconds: float) -> SignIns | None:
-    """This process's remembered checks for the engine's database; None where none are kept."""
+    """This process's remembered checks for the engine's database; None where none are kept.
+
+    Per process: a worker forked from a process that had one starts its own (and its thread).
+    """
     if seconds <= 0 or engine.dialect.name != "postgresql":
         return None
     key = (os.getpid(), engine.url.render_as_string(hide_password=False))
@@ -176,7 +202,8 @@ def _committed(session) -> None:
     changed = session.info.pop("signins_changed", None)
     if changed:
         for signins in list(_registry.values()):
-            signins.forget(changed)
+            if signins.pid == os.getpid():
+                signins.forget(changed)
 
 
 def watch_sessions() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import secrets
 import time
 import uuid
@@ -269,13 +270,13 @@ def _remembered_principal(params: dict) -> Principal:
 
 
 def _signins() -> signins.SignIns | None:
+    """This worker's remembered sign-ins (None on SQLite, or when turned off)."""
     extensions = current_app.extensions
-    try:
-        return extensions["signage_signins"]
-    except KeyError:
+    found = extensions.get("signage_signins", False)
+    if found is False or (found is not None and found.pid != os.getpid()):  # first use, or a fork
         found = signins.for_engine(db.engine, current_app.config["SIGNIN_CACHE_SECONDS"])
         extensions["signage_signins"] = found
-        return found
+    return found
 
 
 def _principal(rows) -> tuple[Principal, datetime]:
