@@ -177,6 +177,10 @@ def test_owner_lists_and_reads_only_their_shops_hazards(client, world):
     assert client.get(f"/api/v1/hazards/{mine}", headers=world["owner"]).status_code == 200
     assert_problem(client.get(f"/api/v1/hazards/{theirs}", headers=world["owner"]), 404)
     assert_problem(client.get(f"/api/v1/hazards/{mine}/events", headers=world["owner"]), 403)
+    # A zone filter: an unknown code is refused as for staff; a known one narrows their own.
+    unknown = assert_problem(client.get("/api/v1/hazards?zone=NOPE", headers=world["owner"]), 422)
+    assert "zone" in unknown["errors"]
+    assert listed(client, world["owner"], "&zone=GL") == [mine]
 
 
 # --- evidence integrity ----------------------------------------------------------------------

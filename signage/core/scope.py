@@ -111,10 +111,10 @@ def _refuse_unreadable_zone(user, zone_id: uuid.UUID) -> None:
         raise Problem(403, "This zone is not one of yours.", slug="outside-zone")
 
 
-def require_zone_code(user, code: str | None) -> None:
-    """Check a list's zone filter, if it has one: as `filter_zone_id` (422 unknown, 403 not yours)."""
-    if code is not None:
-        filter_zone_id(user, code)
+def require_zone_code(user, code: str | None) -> uuid.UUID | None:
+    """Check a list's zone filter, if it has one, as `filter_zone_id` (422 unknown, 403 not
+    yours); its zone's id, or None without a filter."""
+    return filter_zone_id(user, code) if code is not None else None
 
 
 def known_zone_id(code: str) -> uuid.UUID:

@@ -24,6 +24,7 @@ from signage.core.location import in_service_area
 from signage.core.recorded import not_in_future
 from signage.core.scope import (
     in_readable_zones,
+    known_zone_id,
     owned_shop_ids,
     require_readable,
     require_zone,
@@ -35,7 +36,6 @@ from signage.hazards.models import OPEN_STATES, Hazard, HazardTransition
 from signage.hazards.rules import deadline_from, rule_hours
 from signage.ledger.models import Shop, Sign
 from signage.patrols.models import Patrol, Visit
-from signage.zones.models import Zone
 
 
 def _patrol_for(actor: User, patrol_id: uuid.UUID | None, sign: Sign, found_at: datetime) -> Patrol | None:
@@ -182,11 +182,12 @@ def filtered(actor: User, args: dict) -> sa.Select:
     if actor.role == "owner":
         shops = owned_shop_ids(actor)
         stmt = stmt.where(Hazard.shop_id.in_(shops) if shops else sa.false())
+        zone_id = known_zone_id(args["zone"]) if "zone" in args else None
     else:
-        require_zone_code(actor, args.get("zone"))
+        zone_id = require_zone_code(actor, args.get("zone"))
         stmt = stmt.where(in_readable_zones(actor, Hazard.zone_id))
-    if "zone" in args:
-        stmt = stmt.where(Hazard.zone_id.in_(sa.select(Zone.id).where(Zone.code == args["zone"])))
+    if zone_id is not None:
+        stmt = stmt.where(Hazard.zone_id == zone_id)
     for key, column in (
         ("road", Hazard.road_id),
         ("shop", Hazard.shop_id),

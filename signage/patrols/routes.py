@@ -52,14 +52,14 @@ class Patrols(MethodView):
     @blp.response(200, page_schema(PatrolSchema, "PatrolPage"))
     def get(self, args):
         """List patrols, newest start last, by zone, shift, member or whether under way."""
-        require_zone_code(g.current_user, args.get("zone"))
+        zone_id = require_zone_code(g.current_user, args.get("zone"))
         stmt = (
             sa.select(Patrol)
             .options(sa.orm.selectinload(Patrol.members), sa.orm.joinedload(Patrol.zone))
             .where(in_readable_zones(g.current_user, Patrol.zone_id))
         )
-        if "zone" in args:
-            stmt = stmt.where(Patrol.zone_id.in_(sa.select(Zone.id).where(Zone.code == args["zone"])))
+        if zone_id is not None:
+            stmt = stmt.where(Patrol.zone_id == zone_id)
         if "shift" in args:
             stmt = stmt.where(Patrol.shift == args["shift"])
         if "member" in args:
