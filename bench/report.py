@@ -39,7 +39,6 @@ class Run:
     settings: dict = field(default_factory=dict)
     machine: dict = field(default_factory=dict)
     memory: dict = field(default_factory=dict)
-    not_built: list[tuple[str, str]] = field(default_factory=list)
     started: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
 
 
@@ -133,15 +132,6 @@ def markdown(run: Run) -> str:
         f"- after the run: {run.memory.get('after', '?')}",
         "",
     ]
-    if run.not_built:
-        lines += [
-            "## Not yet built",
-            "",
-            "In issue 9, waiting for their features (no figure is made up for them):",
-            "",
-            *[f"- {name}" + (f" (target: {target})" if target else "") for name, target in run.not_built],
-            "",
-        ]
     return "\n".join(lines)
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import psycopg
 
 from bench import generate, load, report, report_bench
-from bench.scenarios import NOT_YET_BUILT, SCENARIOS, Sample, Scenario
+from bench.scenarios import SCENARIOS, Sample, Scenario
 from bench.servers import PeakWatcher, Server, get, memory_mb, start
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -289,7 +289,7 @@ def sign_in(api: Server) -> dict:
 
 
 def run(args) -> report.Run:
-    result = report.Run(not_built=list(NOT_YET_BUILT))
+    result = report.Run()
     url, reused = fresh_database(args.server_url, args.db_name, args.reuse)
     print(f"database {args.db_name}: {'reused' if reused else 'created'}; generating …", flush=True)
     counts = generate.generate(url, shops=args.shops)

@@ -198,6 +198,3 @@ SCENARIOS: tuple[Scenario, ...] = (
         target="<= 1.5x the plain SQL, < 0.5 s",
     ),
 )
-
-# In the issue, waiting for their features; listed in the results, never faked.
-NOT_YET_BUILT: tuple[tuple[str, str], ...] = ()
