@@ -101,22 +101,36 @@ class _BatchSession(Session):
     def commit(self) -> None:
         """An operation's commit: release its savepoint, or (optimistic) only flush."""
         if self.optimistic:
+            self._check_kept()
             self.flush()
         else:
             super().commit()
+
+    def _check_kept(self) -> None:
+        """Spoil the run if a kept record was changed since it was kept (see `_defer`).
+
+        Looked at when an operation ends and before anything is written: a change stays
+        flagged until then, since kept records are not flushed in between.
+        """
+        if any(state.modified for state in self._kept):
+            self.spoiled = True
 
     def flush(self, objects=None) -> None:
         """Flush; an optimistic run's operations keep their new records for one write at the end.
 
         A flush before a query (autoflush, or a statement on the session's connection) is
-        real: the query must see what it asks for. Whatever the flush, a kept record changed
-        since it was kept spoils the run (see `_defer`).
+        real: the query must see what it asks for.
         """
-        if self.optimistic and objects is None:
-            if any(state.modified for state in self._kept):
-                self.spoiled = True
-            elif not self._autoflushing and self._defer():
-                return
+        if (
+            self.optimistic
+            and objects is None
+            and not self._autoflushing
+            and not self.spoiled
+            and self._defer()
+        ):
+            return
+        if self._kept:
+            self._check_kept()
         super().flush(objects)
         if objects is None:
             self._fresh, self._kept = [], []  # all stored now: later changes are updates as usual
