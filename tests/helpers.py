@@ -62,10 +62,11 @@ def assert_problem(response, status: int, slug: str | None = None) -> dict:
     return body
 
 
-def lose_the_answer(app, key: str) -> None:
-    """What a worker killed between the view's commit and storing its answer leaves behind."""
+def lose_the_answer(app, key: str, state: str = "applied") -> None:
+    """What a worker killed between the view's commit and storing its answer leaves behind: the
+    claim marked applied, or left running for a request that is safe to run again."""
     with app.app_context():
         record = db.session.scalar(sa.select(IdempotencyRecord).where(IdempotencyRecord.scope.endswith(key)))
-        record.state, record.status_code, record.response_body = "applied", None, None
+        record.state, record.status_code, record.response_body = state, None, None
         record.created_at -= timedelta(minutes=5)
         db.session.commit()

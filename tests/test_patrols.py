@@ -5,13 +5,9 @@ from __future__ import annotations
 import math
 import random
 import uuid
-from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
-from signage.core.db import db
-from signage.core.idempotency import IdempotencyRecord
 from tests.fieldwork import DAY, NIGHT, SHOP_AT, iso, later, north_of, photo, shop_with_sign, staff, user_id
 from tests.helpers import assert_problem, lose_the_answer
 
@@ -410,13 +406,7 @@ def test_a_track_upload_whose_answer_was_lost_runs_again_and_stores_nothing_twic
     assert client.post(url, json=body, headers=headers).status_code == 200
     # The worker died after the commit, before its answer was stored: the claim is left running
     # (an upload is safe to run again, so it is never marked applied) and is taken as abandoned.
-    with app.app_context():
-        record = db.session.scalar(
-            sa.select(IdempotencyRecord).where(IdempotencyRecord.scope.endswith("k-lost-track"))
-        )
-        record.state, record.status_code, record.response_body = "running", None, None
-        record.created_at -= timedelta(minutes=5)
-        db.session.commit()
+    lose_the_answer(app, "k-lost-track", state="running")
     again = client.post(url, json=body, headers=headers)
     assert again.status_code == 200, again.get_json()
     answer = again.get_json()

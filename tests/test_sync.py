@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import threading
 import uuid
 from collections import Counter
@@ -185,15 +186,9 @@ def test_batch_whose_answer_was_lost_runs_again_and_replays_its_operations(app, 
     headers = {**phone["auth"], "Idempotency-Key": "k-lost-batch"}
     ops = [{"method": "POST", "path": "/api/v1/shops", "body": shop_body(phone, n)} for n in range(3)]
     assert client.post("/api/v1/sync", json={"operations": ops}, headers=headers).status_code == 200
-    with app.app_context():
-        record = db.session.scalar(
-            sa.select(IdempotencyRecord).where(IdempotencyRecord.scope.endswith("k-lost-batch"))
-        )
-        # A batch is safe to run again, so its claim is never marked applied: a lost answer
-        # leaves it running, taken as abandoned after a minute.
-        record.state, record.status_code, record.response_body = "running", None, None
-        record.created_at -= timedelta(minutes=5)
-        db.session.commit()
+    # A batch is safe to run again, so its claim is never marked applied: a lost answer leaves
+    # it running, taken as abandoned after a minute.
+    lose_the_answer(app, "k-lost-batch", state="running")
     again = client.post("/api/v1/sync", json={"operations": ops}, headers=headers)
     assert [r["result"] for r in again.get_json()["results"]] == ["replayed"] * 3
     assert count(app, Shop) == 3
@@ -455,8 +450,10 @@ def test_batch_leaves_the_garbage_collector_running_after_it(client, phone):
         {"method": "POST", "path": "/api/v1/shops", "body": shop_body(phone, 1, credit_code="bad")},
     ]
     results = client.post("/api/v1/sync", json={"operations": ops}, headers=phone["auth"]).get_json()
+    enabled = gc.isenabled()
+    gc.enable()  # failing or not, the rest of the suite runs with the collector on
     assert [r["result"] for r in results["results"]] == ["created", "invalid"]
-    assert gc.isenabled()
+    assert enabled
 
 
 def test_batch_loads_the_roads_it_names_in_one_query(app, client, phone):
@@ -472,7 +469,7 @@ def test_batch_loads_the_roads_it_names_in_one_query(app, client, phone):
     )
     reads = [statement for statement in sent if "FROM roads" in statement]
     assert {r["result"] for r in response.get_json()["results"]} == {"created"}
-    assert len(reads) == 1 and "IN" in reads[0]
+    assert len(reads) == 1 and re.search(r"\bIN \(", reads[0])
 
 
 def test_operation_answered_from_a_lost_answer_keeps_the_operations_before_it(app, client, phone):

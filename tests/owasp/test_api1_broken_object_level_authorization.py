@@ -12,7 +12,9 @@ import time
 import uuid
 
 import pytest
+import sqlalchemy as sa
 
+from signage.core.db import db
 from tests.conftest import PG_URL
 from tests.helpers import assert_problem
 
@@ -71,6 +73,23 @@ def test_inspector_of_zone_2_gets_403_outside_zone_for_each_zone_1_record(world)
         assert sc.a.notice_number not in str(body) and "阿芳" not in str(body)
 
 
+def _others_hold_snapshots(app) -> bool:
+    """Whether another backend of the server holds a snapshot (the feed waits for it)."""
+    with app.app_context():
+        engine = sa.create_engine(db.engine.url)
+    try:
+        with engine.connect() as conn:
+            held = conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE backend_xmin IS NOT NULL AND pid <> pg_backend_pid()"
+                )
+            ).scalar()
+    finally:
+        engine.dispose()
+    return bool(held)
+
+
 @pytest.mark.parametrize(("path", "record"), LISTS)
 def test_lists_hold_the_callers_zone_and_never_the_other(world, path, record):
     _, client, sc = world
@@ -86,7 +105,7 @@ def test_lists_hold_the_callers_zone_and_never_the_other(world, path, record):
         while (a not in one or b not in two) and time.monotonic() < deadline:
             time.sleep(0.2)
             one, two = (_text(client.get(path, headers=sc.who(r))) for r in ("insp_1", "insp_2"))
-        if a not in one or b not in two:
+        if (a not in one or b not in two) and _others_hold_snapshots(world[0]):
             pytest.skip("another client of the server held a transaction open for 15 s: the feed held back")
     assert a in one and b in two
     assert b not in one and a not in two

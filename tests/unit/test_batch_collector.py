@@ -11,7 +11,7 @@ def test_collector_is_off_while_batches_run_and_on_after_the_last():
     assert gc.isenabled()
     with _collector_paused():
         assert not gc.isenabled()
-        with _collector_paused():  # a second batch in another thread
+        with _collector_paused():  # a second batch starting while the first runs (nested here)
             assert not gc.isenabled()
         assert not gc.isenabled()  # the first still runs
     assert gc.isenabled()
