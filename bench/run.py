@@ -162,8 +162,9 @@ BATCH_ROUNDS = 3
 
 
 def measure_batch(api: Server, scenario: Scenario, reqs, headers, warmups: int) -> list[report.Row]:
-    """Sync batches as phones send them at shift change: first `warmups` of them (one per worker,
-    as a worker that has run none builds its schemas and statements on the first), then
+    """Sync batches as phones send them at shift change: first `warmups` of them (as many as
+    workers, so most workers have run one: a worker that has run none builds its schemas and
+    statements on the first; which worker takes a request is gunicorn's choice), then
     BATCH_ROUNDS timed ones, each a new batch, then each sent again (a phone retrying after a
     lost answer). Each row gives the median, with the range in its note."""
     headers = {**headers, "Content-Type": "application/json"}
