@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import Response, current_app, g, has_request_context, request
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.test import EnvironBuilder
@@ -111,8 +111,11 @@ def is_stale(record: IdempotencyRecord, now: datetime) -> bool:
 
 
 def purge_expired(now: datetime, limit: int = 1000) -> None:
-    """Delete up to limit expired records (the index on expires_at finds them)."""
+    """Delete up to limit expired records (the index on expires_at finds them); on PostgreSQL
+    those another transaction holds (a sync batch's purge) are left for the next time, not waited on."""
     expired = sa.select(IdempotencyRecord.id).where(IdempotencyRecord.expires_at <= now).limit(limit)
+    if db.session.get_bind().dialect.name == "postgresql":
+        expired = expired.with_for_update(skip_locked=True)
     db.session.execute(
         sa.delete(IdempotencyRecord).where(IdempotencyRecord.id.in_(expired.scalar_subquery()))
     )
@@ -220,11 +223,28 @@ def before_request():
             slug="request-in-progress",
             headers={"Retry-After": "1"},
         ) from None
-    if record.id % current_app.config["IDEMPOTENCY_PURGE_EVERY"] == 0:
-        purge_expired(now)
-        db.session.commit()  # before the claim is the request's: this commit must not mark it applied
+    every = current_app.config["IDEMPOTENCY_PURGE_EVERY"]
+    if every > 0 and record.id % every == 0:
+        _housekeeping(now)
     g.idempotency_record_id = record.id
     return None
+
+
+def _housekeeping(now: datetime) -> None:
+    """Purge expired records on behalf of this request, which it must never cost.
+
+    Before the claim is the request's (its commit must not mark the claim applied); a failure
+    is logged and rolled back, and the request goes on: failing it here would leave its claim
+    running, and the phone's retries refused as in progress, for a minute.
+    """
+    try:
+        purge_expired(now)
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.warning(
+            "purging expired idempotency records failed; the next purge will try again", exc_info=True
+        )
 
 
 def rerun_safe() -> None:
