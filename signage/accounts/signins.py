@@ -36,8 +36,12 @@ from signage.core.access import Principal
 
 CHANNEL = "signage_signins"
 EVERYONE = "*"  # the payload of a TRUNCATE: forget every answer
-_TABLES = frozenset({"users", "user_zones", "auth_sessions"})
+_TABLES = frozenset({"users", "auth_sessions"})  # zones: the user's record is dirty when they change
 _MAX_ENTRIES = 20_000
+_TRIGGERS_SQL = (
+    "SELECT count(DISTINCT tgname) = 3 FROM pg_trigger WHERE tgname IN"
+    " ('signage_signins_users', 'signage_signins_user_zones', 'signage_signins_auth_sessions')"
+)
 # The listener pings after this long without a notice; remembered answers are not used once
 # it has not proved alive for this long and the slack (a stalled connection hears nothing).
 _QUIET_SECONDS = 10.0
@@ -143,6 +147,10 @@ class SignIns:
         cparams = {**cparams, **_LISTENER_OPTIONS}
         conn = self._engine.dialect.loaded_dbapi.connect(*cargs, **cparams)
         with conn:
+            # LISTEN hears any channel, sent to or not: without migration 0010's triggers (code
+            # deployed before `flask db upgrade`) nothing would tell the workers of a sign-out.
+            if not conn.execute(_TRIGGERS_SQL).fetchone()[0]:
+                raise RuntimeError("the sign-in notice triggers are missing; run the migrations")
             conn.execute(f"LISTEN {CHANNEL}")
             self.backend_pid = conn.info.backend_pid
             self._restart(listening=True)
