@@ -105,18 +105,6 @@ def _zone_id_of(code: str) -> uuid.UUID | None:
     return reads.connection().scalar(sa.select(Zone.id).where(Zone.code == code))
 
 
-def _refuse_unreadable_zone(user, zone_id: uuid.UUID) -> None:
-    zones = readable_zone_ids(user)
-    if zones is not None and zone_id not in zones:
-        raise Problem(403, "This zone is not one of yours.", slug="outside-zone")
-
-
-def require_zone_code(user, code: str | None) -> uuid.UUID | None:
-    """Check a list's zone filter, if it has one, as `filter_zone_id` (422 unknown, 403 not
-    yours); its zone's id, or None without a filter."""
-    return filter_zone_id(user, code) if code is not None else None
-
-
 def known_zone_id(code: str) -> uuid.UUID:
     """The id of the zone with this code; 422 naming `zone` when there is none."""
     zone_id = _zone_id_of(code)
@@ -125,11 +113,15 @@ def known_zone_id(code: str) -> uuid.UUID:
     return zone_id
 
 
-def filter_zone_id(user, code: str) -> uuid.UUID:
-    """The id of the zone a list is filtered to: 422 naming `zone` when no zone has the code,
-    403 when the user may not read that zone."""
+def filter_zone_id(user, code: str | None) -> uuid.UUID | None:
+    """The id of the zone a list is filtered to (None without a filter): 422 naming `zone` when
+    no zone has the code, 403 when the user may not read that zone."""
+    if code is None:
+        return None
     zone_id = known_zone_id(code)
-    _refuse_unreadable_zone(user, zone_id)
+    zones = readable_zone_ids(user)
+    if zones is not None and zone_id not in zones:
+        raise Problem(403, "This zone is not one of yours.", slug="outside-zone")
     return zone_id
 
 

@@ -23,12 +23,12 @@ from signage.core.errors import Problem, field_error
 from signage.core.location import in_service_area
 from signage.core.recorded import not_in_future
 from signage.core.scope import (
+    filter_zone_id,
     in_readable_zones,
     known_zone_id,
     owned_shop_ids,
     require_readable,
     require_zone,
-    require_zone_code,
 )
 from signage.hazards import photos as hazard_photos
 from signage.hazards.daylight import is_after_dark
@@ -184,7 +184,7 @@ def filtered(actor: User, args: dict) -> sa.Select:
         stmt = stmt.where(Hazard.shop_id.in_(shops) if shops else sa.false())
         zone_id = known_zone_id(args["zone"]) if "zone" in args else None
     else:
-        zone_id = require_zone_code(actor, args.get("zone"))
+        zone_id = filter_zone_id(actor, args.get("zone"))
         stmt = stmt.where(in_readable_zones(actor, Hazard.zone_id))
     if zone_id is not None:
         stmt = stmt.where(Hazard.zone_id == zone_id)

@@ -11,7 +11,7 @@ from signage.core.db import db
 from signage.core.errors import field_error, get_or_404
 from signage.core.etag import etag
 from signage.core.pagination import keyset_page, page_schema
-from signage.core.scope import in_readable_zones, require_readable, require_zone_code, shop_in_readable_zones
+from signage.core.scope import filter_zone_id, in_readable_zones, require_readable, shop_in_readable_zones
 from signage.core.web import accepts
 from signage.ledger.models import Shop
 from signage.paperwork import queries, service, signatures
@@ -44,8 +44,10 @@ class Commitments(MethodView):
             keys, key_of = [Commitment.valid_until, Commitment.id], lambda c: [c.valid_until, c.id]
         else:
             keys, key_of = [Commitment.signed_at, Commitment.id], lambda c: [c.signed_at, c.id]
-        require_zone_code(g.current_user, args.get("zone"))
-        stmt = queries.commitments(**args).where(shop_in_readable_zones(g.current_user, Commitment.shop_id))
+        zone_id = filter_zone_id(g.current_user, args.pop("zone", None))
+        stmt = queries.commitments(zone_id=zone_id, **args).where(
+            shop_in_readable_zones(g.current_user, Commitment.shop_id)
+        )
         items, nxt = keyset_page(stmt, keys=keys, key_of=key_of, **page)
         return {"items": items, "next": nxt}
 
@@ -99,9 +101,9 @@ class ShopsWithoutCommitment(MethodView):
     @blp.response(200, page_schema(ShopBriefSchema, "ShopWithoutCommitmentPage"))
     def get(self, args):
         """Open shops with no commitment in force (never signed, or lapsed), by name."""
-        require_zone_code(g.current_user, args.get("zone"))
+        zone_id = filter_zone_id(g.current_user, args.get("zone"))
         items, nxt = keyset_page(
-            queries.shops_without_commitment(zone=args.get("zone"), road=args.get("road")).where(
+            queries.shops_without_commitment(zone_id=zone_id, road=args.get("road")).where(
                 in_readable_zones(g.current_user, Shop.zone_id)
             ),
             keys=[Shop.name, Shop.id],

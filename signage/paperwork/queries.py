@@ -15,7 +15,6 @@ from signage.core.errors import field_error
 from signage.ledger.models import Shop
 from signage.paperwork import documents
 from signage.paperwork.models import Commitment, Notice
-from signage.zones.models import Zone
 
 
 def _day_start(day: date) -> datetime:
@@ -35,12 +34,14 @@ def _date_range(column, start: date | None, end: date | None, names: tuple[str, 
     return conditions
 
 
-def _area(stmt: sa.Select, shop_id_column, *, zone: str | None, road: uuid.UUID | None, shop_id=None):
-    """Narrow a statement to a zone (code), road or shop through the shop."""
-    if zone or road:
+def _area(
+    stmt: sa.Select, shop_id_column, *, zone_id: uuid.UUID | None, road: uuid.UUID | None, shop_id=None
+):
+    """Narrow a statement to a zone, road or shop through the shop."""
+    if zone_id or road:
         stmt = stmt.join(Shop, Shop.id == shop_id_column)
-        if zone:
-            stmt = stmt.join(Zone, Zone.id == Shop.zone_id).where(Zone.code == zone)
+        if zone_id:
+            stmt = stmt.where(Shop.zone_id == zone_id)
         if road:
             stmt = stmt.where(Shop.road_id == road)
     if shop_id:
@@ -50,7 +51,7 @@ def _area(stmt: sa.Select, shop_id_column, *, zone: str | None, road: uuid.UUID 
 
 def notices(
     *,
-    zone: str | None = None,
+    zone_id: uuid.UUID | None = None,
     road: uuid.UUID | None = None,
     shop_id: uuid.UUID | None = None,
     issued_from: date | None = None,
@@ -62,7 +63,7 @@ def notices(
     stmt = sa.select(Notice).options(
         joinedload(Notice.shop).joinedload(Shop.zone), joinedload(Notice.template)
     )
-    stmt = _area(stmt, Notice.shop_id, zone=zone, road=road, shop_id=shop_id)
+    stmt = _area(stmt, Notice.shop_id, zone_id=zone_id, road=road, shop_id=shop_id)
     stmt = stmt.where(*_date_range(Notice.issued_at, issued_from, issued_to, ("issued_from", "issued_to")))
     if delivery == "none":
         stmt = stmt.where(Notice.delivery_method.is_(None))
@@ -82,7 +83,7 @@ def today() -> date:
 
 def commitments(
     *,
-    zone: str | None = None,
+    zone_id: uuid.UUID | None = None,
     road: uuid.UUID | None = None,
     shop_id: uuid.UUID | None = None,
     signed_from: date | None = None,
@@ -94,7 +95,7 @@ def commitments(
     stmt = sa.select(Commitment).options(
         joinedload(Commitment.shop).joinedload(Shop.zone), joinedload(Commitment.template)
     )
-    stmt = _area(stmt, Commitment.shop_id, zone=zone, road=road, shop_id=shop_id)
+    stmt = _area(stmt, Commitment.shop_id, zone_id=zone_id, road=road, shop_id=shop_id)
     stmt = stmt.where(
         *_date_range(Commitment.signed_at, signed_from, signed_to, ("signed_from", "signed_to"))
     )
@@ -115,24 +116,24 @@ def commitments(
     return stmt
 
 
-def _open_shops(zone: str | None, road: uuid.UUID | None) -> sa.Select:
+def _open_shops(zone_id: uuid.UUID | None, road: uuid.UUID | None) -> sa.Select:
     stmt = sa.select(Shop).options(joinedload(Shop.zone), joinedload(Shop.road)).where(Shop.status == "open")
-    if zone:
-        stmt = stmt.join(Zone, Zone.id == Shop.zone_id).where(Zone.code == zone)
+    if zone_id:
+        stmt = stmt.where(Shop.zone_id == zone_id)
     if road:
         stmt = stmt.where(Shop.road_id == road)
     return stmt
 
 
-def shops_without_notice(*, zone: str | None = None, road: uuid.UUID | None = None) -> sa.Select:
+def shops_without_notice(*, zone_id: uuid.UUID | None = None, road: uuid.UUID | None = None) -> sa.Select:
     """Open shops that have never been issued a notice."""
     has_notice = sa.exists().where(Notice.shop_id == Shop.id)
-    return _open_shops(zone, road).where(~has_notice)
+    return _open_shops(zone_id, road).where(~has_notice)
 
 
-def shops_without_commitment(*, zone: str | None = None, road: uuid.UUID | None = None) -> sa.Select:
+def shops_without_commitment(*, zone_id: uuid.UUID | None = None, road: uuid.UUID | None = None) -> sa.Select:
     """Open shops with no commitment in force (never signed, or lapsed)."""
     in_force = sa.exists().where(
         Commitment.shop_id == Shop.id, Commitment.superseded_at.is_(None), Commitment.valid_until >= today()
     )
-    return _open_shops(zone, road).where(~in_force)
+    return _open_shops(zone_id, road).where(~in_force)

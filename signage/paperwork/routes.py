@@ -12,7 +12,7 @@ from signage.core.errors import field_error, get_or_404
 from signage.core.etag import check_if_match, etag, requires_if_match
 from signage.core.location import in_service_area
 from signage.core.pagination import keyset_page, page_schema
-from signage.core.scope import in_readable_zones, require_readable, require_zone_code, shop_in_readable_zones
+from signage.core.scope import filter_zone_id, in_readable_zones, require_readable, shop_in_readable_zones
 from signage.ledger.models import Shop
 from signage.paperwork import documents, printing, queries, service
 from signage.paperwork.models import DocumentTemplate, Notice
@@ -92,9 +92,11 @@ class Notices(MethodView):
     def get(self, args):
         """List notices by number, filtered by zone, road, shop, issue days, delivery, acknowledgement."""
         page = {k: args.pop(k) for k in ("limit", "cursor")}
-        require_zone_code(g.current_user, args.get("zone"))
+        zone_id = filter_zone_id(g.current_user, args.pop("zone", None))
         items, nxt = keyset_page(
-            queries.notices(**args).where(shop_in_readable_zones(g.current_user, Notice.shop_id)),
+            queries.notices(zone_id=zone_id, **args).where(
+                shop_in_readable_zones(g.current_user, Notice.shop_id)
+            ),
             keys=[Notice.year, Notice.seq],
             key_of=lambda n: [n.year, n.seq],
             **page,
@@ -205,9 +207,9 @@ class ShopsWithoutNotice(MethodView):
     @notices_blp.response(200, page_schema(ShopBriefSchema, "ShopBriefPage"))
     def get(self, args):
         """Open shops never issued a notice, by name."""
-        require_zone_code(g.current_user, args.get("zone"))
+        zone_id = filter_zone_id(g.current_user, args.get("zone"))
         items, nxt = keyset_page(
-            queries.shops_without_notice(zone=args.get("zone"), road=args.get("road")).where(
+            queries.shops_without_notice(zone_id=zone_id, road=args.get("road")).where(
                 in_readable_zones(g.current_user, Shop.zone_id)
             ),
             keys=[Shop.name, Shop.id],

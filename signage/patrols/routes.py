@@ -14,7 +14,7 @@ from signage.core.errors import Problem, get_or_404
 from signage.core.etag import IF_MATCH_PARAM, check_if_match, etag
 from signage.core.location import in_service_area
 from signage.core.pagination import PageArgsSchema, keyset_page, page_schema
-from signage.core.scope import in_readable_zones, require_zone, require_zone_code
+from signage.core.scope import filter_zone_id, in_readable_zones, require_zone
 from signage.patrols import plan as planner
 from signage.patrols import service
 from signage.patrols.models import Patrol, Visit, patrol_members
@@ -52,7 +52,7 @@ class Patrols(MethodView):
     @blp.response(200, page_schema(PatrolSchema, "PatrolPage"))
     def get(self, args):
         """List patrols, newest start last, by zone, shift, member or whether under way."""
-        zone_id = require_zone_code(g.current_user, args.get("zone"))
+        zone_id = filter_zone_id(g.current_user, args.get("zone"))
         stmt = (
             sa.select(Patrol)
             .options(sa.orm.selectinload(Patrol.members), sa.orm.joinedload(Patrol.zone))
