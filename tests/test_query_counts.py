@@ -151,3 +151,14 @@ def test_hazard_report_checks_all_its_photos_in_one_statement(app, client):
         assert len(response.get_json()["photos"]) == how_many
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
+
+
+@pytest.mark.parametrize("role", ["supervisor", "admin"])
+def test_a_lead_reading_a_photo_reads_it_once(app, client, role):
+    # Leads see every stored photo: loading it is the check (no visibility query besides).
+    make_user(app, "lead", role)
+    photo_id = photo(app)
+    headers = bearer(sign_in(client, "lead"))
+    sent, response = statements_during(app, lambda: client.get(f"/api/v1/photos/{photo_id}", headers=headers))
+    assert response.status_code == 200, response.get_json()
+    assert len([s for s in sent if "FROM photos" in s]) == 1, sent

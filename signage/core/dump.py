@@ -102,10 +102,10 @@ def _compile(plan: list[_Entry], shape: Any, dict_class: type) -> Callable[[Any]
         elif columns and not e.dotted and not hasattr(Row, e.attribute):
             # Neither a column of the row nor a Row attribute: getattr would raise (slowly, through
             # the row's key lookup) and marshmallow would take it as missing.
-            lines.append("    v = MISSING")
             default = e.field.dump_default
             if default is MISSING:
                 continue
+            lines.append("    v = MISSING")
             ns[f"d{n}"] = default
             lines.append(f"    v = d{n}()" if callable(default) else f"    v = d{n}")
         else:

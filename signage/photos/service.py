@@ -16,7 +16,7 @@ from signage.accounts.models import User, owner_shops
 from signage.config import ConfigError
 from signage.core.access import STAFF
 from signage.core.db import db
-from signage.core.errors import Problem, field_error, get_or_404
+from signage.core.errors import Problem, field_error
 from signage.core.scope import zone_ids
 from signage.ledger.models import Sign, SignVersion
 from signage.photos.imaging import ImageRejected, ProcessedImage, process_image
@@ -212,6 +212,9 @@ def _id_taken(photo_id: uuid.UUID) -> Problem:
     )
 
 
+LEADS = frozenset({"admin", "supervisor"})  # they see every stored photo
+
+
 # --------------------------------------------------------------------------- #
 # Who may see a photo
 #
@@ -260,7 +263,7 @@ def visible_ids(user: User, photo_ids) -> set[uuid.UUID]:
     if not ids:
         return set()
     stmt = sa.select(Photo.id).where(Photo.id.in_(ids))  # one never uploaded: nobody sees it
-    if user.role not in ("admin", "supervisor"):
+    if user.role not in LEADS:
         sent = sa.exists().where(PhotoUpload.photo_id == Photo.id, PhotoUpload.user_id == user.id)
         if user.role == "owner":
             my_shops = sa.select(owner_shops.c.shop_id).where(owner_shops.c.user_id == user.id)
@@ -294,6 +297,7 @@ def usable_photo(user: User, photo_id: uuid.UUID | None, field: str) -> uuid.UUI
 
 def visible_photo(user: User, photo_id: uuid.UUID) -> Photo:
     """Load a photo the user may see; any other answers 404, never its details."""
-    if not can_see(user, photo_id):
+    photo = db.session.get(Photo, photo_id)
+    if photo is None or (user.role not in LEADS and not can_see(user, photo_id)):
         raise Problem(404, "No such photo.")
-    return get_or_404(Photo, photo_id, "photo")
+    return photo
