@@ -27,19 +27,11 @@ ALGORITHM = "HS256"
 # WSGI environ key a sync batch sets on each of its operations: (user, session id) of the batch
 # request, authenticated once for all of them. Clients cannot set environ keys.
 BATCH_SIGNED_IN = "signage.batch_signed_in"
-# Built once: every signed-in request runs it, and building and keying a statement per request
-# cost about as much again as running it.
-# With the user's zones (one row per zone, or one without): an inspector's write checks them,
-# and loading them here spares it a statement of its own.
-_SESSION_USER = (
-    sa.select(User, AuthSession.revoked_at, AuthSession.expires_at, user_zones.c.zone_id)
-    .join(AuthSession, AuthSession.user_id == User.id)
-    .outerjoin(user_zones, user_zones.c.user_id == User.id)
-    .where(AuthSession.id == sa.bindparam("session_id"), User.id == sa.bindparam("user_id"))
-)
-
+# The sign-in check: the session and its user, one row per zone of the user (none: one row).
+# Built once: every signed-in request that is not remembered runs it, and building and keying
+# a statement per request cost about as much again as running it. The zones come with it: an
+# inspector's write checks them, and loading them here spares a statement of its own.
 _users, _sessions = User.__table__, AuthSession.__table__
-# The same check for read-only views, as plain rows: one per zone of the user (none: one row).
 _SESSION_PRINCIPAL = (
     sa.select(
         _users.c.id,
@@ -48,12 +40,14 @@ _SESSION_PRINCIPAL = (
         _users.c.is_active,
         _sessions.c.revoked_at,
         _sessions.c.expires_at,
+        user_zones.c.zone_id,
     )
-    .add_columns(user_zones.c.zone_id)
     .select_from(_sessions.join(_users, _users.c.id == _sessions.c.user_id))
     .outerjoin(user_zones, user_zones.c.user_id == _users.c.id)
     .where(_sessions.c.id == sa.bindparam("session_id"), _users.c.id == sa.bindparam("user_id"))
 )
+# For a request that may write: the same, with the user's record.
+_SESSION_USER = _SESSION_PRINCIPAL.add_columns(User)
 
 
 def _unauthenticated(detail: str) -> Problem:
@@ -217,39 +211,27 @@ def _token_subject(token: str, key: str) -> tuple[uuid.UUID, uuid.UUID, int]:
 def _session_user(params: dict) -> User:
     """The signed-in user of a request that may write, as a record of its session.
 
-    Remembered by this worker (see `_remembered_principal`), the record is made from what was
-    remembered and attached to the session as stored, without a statement; the columns not
-    remembered (name, phone, ...) load if a view reads them.
+    Remembered (see `_checked`), the record is made from what was remembered and attached to
+    the session as stored, without a statement; the columns not remembered (name, phone, ...)
+    load if a view reads them.
     """
-    remembered = _signins()
-    key = (params["session_id"], params["user_id"])
-    found = remembered.get(key) if remembered is not None else None
-    if found is not None:
-        principal, session_ends = found
-        if session_ends <= clock.now():
-            raise _unauthenticated("The session has ended; sign in again.")
+    principal, user = _checked(params, lambda: db.session.execute(_SESSION_USER, params).all())
+    if user is None:
         user = User(id=principal.id, username=principal.username, role=principal.role, is_active=True)
         make_transient_to_detached(user)
         db.session.add(user)
-        remember_zone_ids(user, set(principal.zone_ids))
-        return user
-    epoch = remembered.epoch if remembered is not None else 0  # as in `_remembered_principal`
-    rows = db.session.execute(_SESSION_USER, params).all()
-    if not rows or rows[0].revoked_at is not None or rows[0].expires_at <= clock.now():
-        raise _unauthenticated("The session has ended; sign in again.")
-    user = rows[0].User
-    if not user.is_active:
-        raise _unauthenticated("The account is disabled.")
-    zones = frozenset(row.zone_id for row in rows if row.zone_id is not None)
-    remember_zone_ids(user, set(zones))
-    if remembered is not None:
-        principal = Principal(id=user.id, username=user.username, role=user.role, zone_ids=zones)
-        remembered.put(key, (principal, rows[0].expires_at), epoch)
+    remember_zone_ids(user, principal.zone_ids)
     return user
 
 
 def _remembered_principal(params: dict) -> Principal:
-    """The signed-in user of a read-only request: remembered by this worker, else read and kept.
+    """The signed-in user of a read-only request (see `_checked`), with no ORM record."""
+    return _checked(params, lambda: reads.connection().execute(_SESSION_PRINCIPAL, params).all())[0]
+
+
+def _checked(params: dict, read) -> tuple[Principal, User | None]:
+    """Who signed in: remembered by this worker, else read by read() (the sign-in check's rows)
+    and remembered; with the user's record when read() gave one.
 
     The session's end is checked on every request, remembered or not: an access token can
     outlive the session it came from by up to its own lifetime.
@@ -257,16 +239,19 @@ def _remembered_principal(params: dict) -> Principal:
     remembered = _signins()
     key = (params["session_id"], params["user_id"])
     found = remembered.get(key) if remembered is not None else None
+    record = None
     if found is None:
         # Taken before the read: a change notified meanwhile voids what it reads.
         epoch = remembered.epoch if remembered is not None else 0
-        found = _principal(reads.connection().execute(_SESSION_PRINCIPAL, params).all())
+        rows = read()
+        found = _principal(rows)
+        record = getattr(rows[0], "User", None)
         if remembered is not None:
             remembered.put(key, found, epoch)
-    user, session_ends = found
+    principal, session_ends = found
     if session_ends <= clock.now():
         raise _unauthenticated("The session has ended; sign in again.")
-    return user
+    return principal, record
 
 
 def _signins() -> signins.SignIns | None:
@@ -280,8 +265,8 @@ def _signins() -> signins.SignIns | None:
 
 
 def _principal(rows) -> tuple[Principal, datetime]:
-    """The signed-in user of a read-only request and when their session ends, from
-    `_SESSION_PRINCIPAL`'s rows (one per zone of the user)."""
+    """Who signed in and when their session ends, from the sign-in check's rows; 401 for a
+    session ended or revoked, or an account disabled."""
     if not rows or rows[0].revoked_at is not None:
         raise _unauthenticated("The session has ended; sign in again.")
     first = rows[0]

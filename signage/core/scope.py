@@ -8,6 +8,7 @@ Reference data (zones, roads, templates, deadline rules) is read by all staff.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Set as AbstractSet
 
 import sqlalchemy as sa
 from flask import g
@@ -27,7 +28,7 @@ def _cache(name: str) -> dict:
     return cache
 
 
-def zone_ids(user) -> set[uuid.UUID]:
+def zone_ids(user) -> AbstractSet[uuid.UUID]:
     """The zones an inspector works in (cached for the request)."""
     if isinstance(user, Principal):
         return user.zone_ids
@@ -37,7 +38,7 @@ def zone_ids(user) -> set[uuid.UUID]:
     return cache[user.id]
 
 
-def remember_zone_ids(user, ids: set[uuid.UUID]) -> None:
+def remember_zone_ids(user, ids: AbstractSet[uuid.UUID]) -> None:
     """Keep the zones of user read with the sign-in check, for `zone_ids` this request."""
     _cache("_zone_ids")[user.id] = ids
 
