@@ -13,6 +13,19 @@ from signage.core.idempotency import IdempotencyRecord
 PASSWORD = "correct-horse-battery"
 
 
+def outside_sql(app, sql: str, **params):
+    """Run SQL on a connection of its own, committed (what another worker or psql does); its
+    first column of its first row, if it returns rows."""
+    with app.app_context():
+        engine = sa.create_engine(db.engine.url, poolclass=sa.NullPool)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(sa.text(sql), params)
+            return result.scalar() if result.returns_rows else None
+    finally:
+        engine.dispose()
+
+
 def statements_during(app, action) -> tuple[list[str], object]:
     """The SQL statements the app's database was sent while action ran, and what it returned."""
     sent: list[str] = []

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 
-from signage.core.db import db
 from tests.conftest import PG_URL
-from tests.helpers import assert_problem, bearer, make_user, sign_in
+from tests.helpers import assert_problem, bearer, make_user, outside_sql, sign_in
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="ending the server side of a connection needs PostgreSQL")
 
@@ -20,18 +18,11 @@ def admin(app, client):
 
 def _end_pooled_connections(app) -> int:
     """What a database restart does to the pool: every server process behind it ends."""
-    with app.app_context():
-        url = db.engine.url
-    engine = sa.create_engine(url, poolclass=sa.NullPool)
-    with engine.connect() as conn:
-        ended = conn.execute(
-            sa.text(
-                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        ).scalar_one()
-    engine.dispose()
-    return ended
+    return outside_sql(
+        app,
+        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
 
 
 # Pre-ping off whatever the environment says, so only the idle test can save the request.

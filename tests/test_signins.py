@@ -11,12 +11,10 @@ from __future__ import annotations
 import time
 
 import pytest
-import sqlalchemy as sa
 
 from signage.accounts import signins
-from signage.core.db import db
 from tests.conftest import PG_URL
-from tests.helpers import assert_problem, bearer, make_user, sign_in, statements_during
+from tests.helpers import assert_problem, bearer, make_user, outside_sql, sign_in, statements_during
 from tests.paperwork_helpers import make_shop, staff
 
 needs_pg = pytest.mark.skipif(not PG_URL, reason="NOTIFY needs PostgreSQL; SQLite checks every request")
@@ -38,17 +36,6 @@ def _remembered(app, client, path: str, headers: dict) -> bool:
     later and voids what was read meanwhile, so the first reads after one may check again.
     """
     return _until(lambda: _statements(app, client, path, headers) == (200, 1), 5)
-
-
-def _outside(app, sql: str, **params) -> None:
-    """Run SQL on a connection of its own, committed: what another worker or psql does."""
-    with app.app_context():
-        engine = sa.create_engine(db.engine.url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(sa.text(sql), params)
-    finally:
-        engine.dispose()
 
 
 def _until(check, seconds: float = 5.0) -> bool:
@@ -115,7 +102,7 @@ def test_a_session_ended_by_plain_sql_is_refused_once_the_notice_arrives(app, cl
     _user, _tokens, headers = _signed_in(app, client)
     assert client.get(shop_path, headers=headers).status_code == 200
     assert _remembered(app, client, shop_path, headers)
-    _outside(app, "UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'sql'")
+    outside_sql(app, "UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'sql'")
     # Not through this process's session: only the trigger's NOTIFY can tell the worker.
     assert _until(lambda: client.get(shop_path, headers=headers).status_code == 401, 5)
 
@@ -125,9 +112,9 @@ def test_an_account_disabled_or_moved_by_plain_sql_is_heard(app, client, shop_pa
     user, _tokens, headers = _signed_in(app, client, "walker", "inspector", zones=("DS",))
     assert client.get(shop_path, headers=headers).status_code == 200
     assert _remembered(app, client, shop_path, headers)
-    _outside(app, "DELETE FROM user_zones WHERE user_id = :user", user=user)  # zones: a table of its own
+    outside_sql(app, "DELETE FROM user_zones WHERE user_id = :user", user=user)  # zones: a table of its own
     assert _until(lambda: client.get(shop_path, headers=headers).status_code == 403, 5)
-    _outside(app, "UPDATE users SET is_active = false WHERE id = :user", user=user)
+    outside_sql(app, "UPDATE users SET is_active = false WHERE id = :user", user=user)
     assert _until(lambda: client.get(shop_path, headers=headers).status_code == 401, 5)
 
 
@@ -139,10 +126,10 @@ def test_a_lost_listening_connection_forgets_everything_and_listens_again(app, c
     assert remembered.listening and _remembered(app, client, shop_path, headers)
 
     epoch = remembered.epoch
-    _outside(app, "SELECT pg_terminate_backend(:pid)", pid=remembered.backend_pid)  # this process's only
+    outside_sql(app, "SELECT pg_terminate_backend(:pid)", pid=remembered.backend_pid)  # this process's only
     assert _until(lambda: remembered.epoch != epoch and not remembered.listening, 5)
     # What is sent while nobody listens is never heard: nothing remembered may survive it.
-    _outside(app, "UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'sql'")
+    outside_sql(app, "UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'sql'")
     assert_problem(client.get(shop_path, headers=headers), 401)
 
     assert _until(lambda: remembered.listening, 10)

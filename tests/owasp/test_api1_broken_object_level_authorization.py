@@ -12,11 +12,9 @@ import time
 import uuid
 
 import pytest
-import sqlalchemy as sa
 
-from signage.core.db import db
 from tests.conftest import PG_URL
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, outside_sql
 
 OWNER_READS = (
     "/api/v1/hazards/{a.hazard}",
@@ -75,19 +73,8 @@ def test_inspector_of_zone_2_gets_403_outside_zone_for_each_zone_1_record(world)
 
 def _others_hold_snapshots(app) -> bool:
     """Whether another backend of the server holds a snapshot (the feed waits for it)."""
-    with app.app_context():
-        engine = sa.create_engine(db.engine.url)
-    try:
-        with engine.connect() as conn:
-            held = conn.execute(
-                sa.text(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE backend_xmin IS NOT NULL AND pid <> pg_backend_pid()"
-                )
-            ).scalar()
-    finally:
-        engine.dispose()
-    return bool(held)
+    sql = "SELECT count(*) FROM pg_stat_activity WHERE backend_xmin IS NOT NULL AND pid <> pg_backend_pid()"
+    return bool(outside_sql(app, sql))
 
 
 @pytest.mark.parametrize(("path", "record"), LISTS)
