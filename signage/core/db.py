@@ -38,6 +38,13 @@ class UTCDateTime(sa.TypeDecorator):
         # SQLite compares the stored text, so store it in one fixed shape.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def result_processor(self, dialect, coltype):
+        if getattr(dialect, "utc_sessions", False):
+            # The session's time zone is UTC (utc_sessions): psycopg gives datetime.UTC values
+            # already, and a conversion call per value would change nothing.
+            return self.impl_instance.dialect_impl(dialect).result_processor(dialect, coltype)
+        return super().result_processor(dialect, coltype)
+
     def process_result_value(self, value, dialect):
         if value is None:
             return None
@@ -59,6 +66,17 @@ class Base(DeclarativeBase):
 # (and its ETag) without reading every row back. Nothing here changes a row behind the ORM's
 # back within a request, so what the session holds after a commit is what was stored.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+
+
+def inline_limit(rows: int) -> sa.BindParameter:
+    """A LIMIT written into the SQL instead of sent as a parameter.
+
+    PostgreSQL re-plans a prepared statement whose LIMIT is a parameter on every run (the plan
+    with the LIMIT unknown never looks as cheap): 0.3 ms of planning for a 0.2 ms page of shops.
+    Written in, the statement settles on one plan after its fifth run. Each page size is then its
+    own statement, and clients use few.
+    """
+    return sa.literal(rows, literal_execute=True)
 
 
 def insert_or_skip(table: sa.Table, index_elements: list[str]):
@@ -109,6 +127,24 @@ class Versioned:
     @declared_attr.directive
     def __mapper_args__(cls) -> dict:  # noqa: N805 - SQLAlchemy passes the class
         return {"version_id_col": cls.version}
+
+
+def utc_sessions(engine: sa.Engine) -> None:
+    """PostgreSQL: give every connection the session time zone UTC.
+
+    Times then come back from psycopg as datetime.UTC values, as UTCDateTime gives them, so it
+    reads them as they are (150 conversion calls for a page of 50 shops). Set before the engine
+    reads anything: the types cache their result processors per dialect. Reports name their
+    time zone in their SQL, so nothing else depends on the session's.
+    """
+
+    @sa.event.listens_for(engine, "connect")
+    def _utc(dbapi_connection, _record) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET TIME ZONE 'UTC'")
+        dbapi_connection.commit()
+
+    engine.dialect.utc_sessions = True
 
 
 def ping_idle_connections(engine: sa.Engine, idle_seconds: float) -> None:

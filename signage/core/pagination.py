@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from signage.core import reads
-from signage.core.db import db
+from signage.core.db import db, inline_limit
 from signage.core.dump import LeanSchema
 from signage.core.errors import field_error
 
@@ -100,7 +100,7 @@ def keyset_page(
             sa.literal(v, type_=k.type) for k, v in zip(keys, decode_cursor(cursor, len(keys)), strict=True)
         ]
         stmt = stmt.where(sa.tuple_(*keys) > sa.tuple_(*after))
-    stmt = stmt.order_by(*keys).limit(limit + 1)
+    stmt = stmt.order_by(*keys).limit(inline_limit(limit + 1))
     # Records through the session; plain rows through the read connection (signage/core/reads.py).
     rows = (db.session.scalars(stmt) if scalars else reads.connection().execute(stmt)).all()
     more = len(rows) > limit

@@ -17,7 +17,7 @@ from collections import OrderedDict
 import sqlalchemy as sa
 
 from signage.core.audit import Event
-from signage.core.db import db
+from signage.core.db import db, inline_limit
 from signage.core.pagination import decode_cursor, encode_cursor
 from signage.sync.registry import FEED_TYPES
 
@@ -43,7 +43,7 @@ def changes(*, cursor: str | None, limit: int, zone_ids: set[uuid.UUID] | None) 
     after = decode_cursor(cursor, len(keys)) if cursor else None
     if after:
         stmt = stmt.where(sa.tuple_(*keys) > sa.tuple_(*after))
-    rows = db.session.execute(stmt.order_by(*keys).limit(limit + 1)).all()
+    rows = db.session.execute(stmt.order_by(*keys).limit(inline_limit(limit + 1))).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
 
