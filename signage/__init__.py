@@ -12,7 +12,7 @@ from signage.accounts import signins
 from signage.config import load_config
 from signage.core import errors, web
 from signage.core.api import Api, init_api
-from signage.core.db import ping_idle_connections
+from signage.core.db import ping_idle_connections, utc_sessions
 from signage.core.jsonio import OrjsonProvider
 from signage.extensions import db, failures, migrate
 
@@ -44,6 +44,8 @@ def register_database(app: Flask) -> None:
     with app.app_context():
         if uri.startswith("sqlite"):
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+        elif db.engine.dialect.name == "postgresql":
+            utc_sessions(db.engine)
         if not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"):
             ping_idle_connections(db.engine, app.config["DB_PING_IDLE_SECONDS"])
     signins.watch_sessions()

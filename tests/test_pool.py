@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
 from tests.conftest import PG_URL
@@ -46,3 +48,20 @@ def test_a_connection_used_a_moment_ago_is_not_tested(app, client, admin):
     assert _end_pooled_connections(app) >= 1
     assert_problem(client.get("/api/v1/users", headers=admin), 503, "service-unavailable")
     assert client.get("/api/v1/users", headers=admin).status_code == 200
+
+
+def test_sessions_read_times_in_utc_whatever_the_server_zone(app, client, admin, monkeypatch):
+    # libpq takes PGTZ as the session's zone when it connects, as a server configured for
+    # Asia/Shanghai would give it: the app's own setting must win, or times read back
+    # un-normalised (UTCDateTime reads them as they come on PostgreSQL).
+    from signage.core.db import db
+
+    monkeypatch.setenv("PGTZ", "Asia/Shanghai")
+    with app.app_context():
+        db.engine.dispose()
+    users = client.get("/api/v1/users", headers=admin).get_json()["items"]
+    assert users and all(u["created_at"].endswith("+00:00") for u in users)
+    with app.app_context(), db.engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW TIME ZONE").scalar() == "UTC"
+        when = conn.exec_driver_sql("SELECT created_at FROM users LIMIT 1").scalar()
+        assert when.tzinfo is datetime.UTC
