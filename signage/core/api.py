@@ -12,10 +12,11 @@ from flask import Blueprint as FlaskBlueprint
 from flask import Flask, send_from_directory
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
-from flask_smorest.utils import prepare_response
+from flask_smorest.utils import prepare_response, resolve_schema_instance
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
 
+from signage.core.dump import LeanSchema
 from signage.core.errors import PROBLEM_MIMETYPE
 
 SWAGGER_DIST = Path(flask_swagger_ui.__file__).parent / "dist"
@@ -83,6 +84,13 @@ class Blueprint(SmorestBlueprint):
     def arguments(self, schema, **kwargs):
         """As smorest's, with a schema class made an instance once, not by webargs per request."""
         return super().arguments(schema() if isinstance(schema, type) else schema, **kwargs)
+
+    def response(self, status_code, schema=None, **kwargs):
+        """As smorest's; a LeanSchema dumps ready for orjson (LeanSchema.for_json)."""
+        schema = resolve_schema_instance(schema) if schema is not None else None
+        if isinstance(schema, LeanSchema):
+            schema = schema.for_json()
+        return super().response(status_code, schema, **kwargs)
 
     def _store_endpoint_docs(self, endpoint, obj, parameters, tags, **options):
         super()._store_endpoint_docs(endpoint, obj, parameters, tags, **options)

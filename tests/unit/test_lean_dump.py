@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import decimal
 import uuid
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import marshmallow as ma
+import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -177,3 +178,63 @@ def test_dump_page_with_a_none_item_matches_marshmallow():
         }
     )().dump(page)
     assert lean == plain and lean["items"][1] is None
+
+
+class _Dates(LeanSchema):
+    day = ma.fields.Date(allow_none=True)
+    at = ma.fields.AwareDateTime(allow_none=True)
+    ref = ma.fields.UUID(allow_none=True)
+
+
+def _written(dump) -> str:
+    """What the app's encoder writes for a dump, and what the stdlib fallback writes for it."""
+    import json
+
+    from signage.core.jsonio import OPTIONS, READY, _iso_default, _ready
+
+    fast = orjson.dumps(dump, option=READY if _ready(dump) else OPTIONS).decode()
+    if _ready(dump):
+        assert json.loads(json.dumps(dump, default=_iso_default)) == json.loads(fast)
+    return fast
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {
+            "day": date(2024, 2, 29),
+            "at": datetime(2024, 5, 1, 8, 30, 15, 123456, tzinfo=UTC),
+            "ref": uuid.uuid4(),
+        },
+        {"day": None, "at": datetime(2024, 5, 1, tzinfo=UTC), "ref": None},  # no microseconds
+        {"at": datetime(2024, 5, 2, 7, tzinfo=timezone(timedelta(hours=8)))},  # another zone's offset
+        {"at": datetime(2024, 5, 2, 7, tzinfo=timezone(timedelta(hours=5, minutes=30, seconds=15)))},
+        {"ref": "0d5e0b8c-43a4-4a3c-8a34-000000000001"},  # an id given as text stays text
+    ],
+)
+def test_a_response_dump_writes_the_same_json_as_the_schema(values):
+    # for_json leaves ids, dates and UTC times for orjson to write: the text must not change.
+    obj = SimpleNamespace(**{"day": None, "at": None, "ref": None, **values})
+    ready = _Dates().for_json().dump(obj)
+    assert type(ready).__name__ == "JsonReady"
+    assert orjson.loads(_written(ready)) == _Dates().dump(obj)
+
+
+def test_a_response_page_writes_the_same_json_as_the_schema():
+    page = {
+        "items": [_shop(), None, _shop(road_id=None, updated_at=datetime(2024, 1, 1, tzinfo=UTC))],
+        "next": "n",
+    }
+    schema = page_schema(ShopSchema, "ReadyPage")()
+    ready = schema.for_json().dump(page)
+    assert isinstance(ready["items"][0]["id"], uuid.UUID)  # left for orjson: the point of it
+    assert orjson.loads(_written(ready)) == schema.dump(page)
+    shops = [_shop()]
+    many = ShopSchema(many=True).for_json().dump(shops)
+    assert type(many).__name__ == "JsonReadyList"
+    assert orjson.loads(_written(many)) == ShopSchema(many=True).dump(shops)
+
+
+def test_schemas_with_dump_hooks_stay_as_they_are_for_responses():
+    schema = _Odd()
+    assert schema.for_json() is schema
