@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -24,6 +25,17 @@ def outside_sql(app, sql: str, **params):
             return result.scalar() if result.returns_rows else None
     finally:
         engine.dispose()
+
+
+def until(check, seconds: float = 5.0) -> bool:
+    """Whether check() comes true within seconds (polled): for what another thread or process
+    brings about a moment later, such as a notice arriving."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return check()
 
 
 def statements_during(app, action) -> tuple[list[str], object]:

@@ -8,13 +8,11 @@ from another connection as another worker or psql would) and show the next reque
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from signage.accounts import signins
 from tests.conftest import PG_URL
-from tests.helpers import assert_problem, bearer, make_user, outside_sql, sign_in, statements_during
+from tests.helpers import assert_problem, bearer, make_user, outside_sql, sign_in, statements_during, until
 from tests.paperwork_helpers import make_shop, staff
 
 needs_pg = pytest.mark.skipif(not PG_URL, reason="NOTIFY needs PostgreSQL; SQLite checks every request")
@@ -35,16 +33,7 @@ def _remembered(app, client, path: str, headers: dict) -> bool:
     A notice sent by a change just before (a user given zones, a sign-out) arrives a moment
     later and voids what was read meanwhile, so the first reads after one may check again.
     """
-    return _until(lambda: _statements(app, client, path, headers) == (200, 1), 5)
-
-
-def _until(check, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return check()
+    return until(lambda: _statements(app, client, path, headers) == (200, 1), 5)
 
 
 @pytest.fixture
@@ -54,7 +43,7 @@ def shop_path(app, client) -> str:
     path = f"/api/v1/shops/{make_shop(app, '东山超市', zone_code='DS', road_name='东山路')}"
     assert client.get(path, headers=seed).status_code == 200
     if PG_URL:  # a worker starts listening at its first signed-in read, and remembers nothing before
-        assert _until(lambda: app.extensions["signage_signins"].listening, 10)
+        assert until(lambda: app.extensions["signage_signins"].listening, 10)
         assert _remembered(app, client, path, seed)  # and the set-up's notices have come in
     return path
 
@@ -104,7 +93,7 @@ def test_a_session_ended_by_plain_sql_is_refused_once_the_notice_arrives(app, cl
     assert _remembered(app, client, shop_path, headers)
     outside_sql(app, "UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'sql'")
     # Not through this process's session: only the trigger's NOTIFY can tell the worker.
-    assert _until(lambda: client.get(shop_path, headers=headers).status_code == 401, 5)
+    assert until(lambda: client.get(shop_path, headers=headers).status_code == 401, 5)
 
 
 @needs_pg
@@ -113,9 +102,9 @@ def test_an_account_disabled_or_moved_by_plain_sql_is_heard(app, client, shop_pa
     assert client.get(shop_path, headers=headers).status_code == 200
     assert _remembered(app, client, shop_path, headers)
     outside_sql(app, "DELETE FROM user_zones WHERE user_id = :user", user=user)  # zones: a table of its own
-    assert _until(lambda: client.get(shop_path, headers=headers).status_code == 403, 5)
+    assert until(lambda: client.get(shop_path, headers=headers).status_code == 403, 5)
     outside_sql(app, "UPDATE users SET is_active = false WHERE id = :user", user=user)
-    assert _until(lambda: client.get(shop_path, headers=headers).status_code == 401, 5)
+    assert until(lambda: client.get(shop_path, headers=headers).status_code == 401, 5)
 
 
 @needs_pg
@@ -127,12 +116,12 @@ def test_a_lost_listening_connection_forgets_everything_and_listens_again(app, c
 
     epoch = remembered.epoch
     outside_sql(app, "SELECT pg_terminate_backend(:pid)", pid=remembered.backend_pid)  # this process's only
-    assert _until(lambda: remembered.epoch != epoch and not remembered.listening, 5)
+    assert until(lambda: remembered.epoch != epoch and not remembered.listening, 5)
     # What is sent while nobody listens is never heard: nothing remembered may survive it.
     outside_sql(app, "UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'sql'")
     assert_problem(client.get(shop_path, headers=headers), 401)
 
-    assert _until(lambda: remembered.listening, 10)
+    assert until(lambda: remembered.listening, 10)
     fresh = bearer(sign_in(client, "boss"))
     assert _statements(app, client, shop_path, fresh) == (200, 2)
     assert _remembered(app, client, shop_path, fresh)

@@ -181,8 +181,8 @@ def _compile(plan: list[_Entry], shape: Any, dict_class: type) -> Callable[[Any]
 def _shape(obj: Any) -> Any:
     """How marshmallow would read obj: get_value tries obj[key] on anything with __getitem__ (a
     SQLAlchemy Row refuses string keys and ends at getattr, so it counts as attributes)."""
-    if isinstance(obj, Row):
-        return obj._fields
+    if isinstance(obj, Row) or (isinstance(obj, tuple) and hasattr(obj, "_fields")):
+        return obj._fields  # a SQLAlchemy row, or a named tuple (a cursor's: reads.Prepared)
     if type(obj) is dict:
         return "dict"
     return "attributes" if not hasattr(obj, "__getitem__") else "mapping"
@@ -249,8 +249,10 @@ class LeanSchema(ma.Schema):
             if item is None:
                 out.append(None)
                 continue
-            if not (isinstance(item, Row) and item._parent is parent):
-                parent = item._parent if isinstance(item, Row) else None
+            # Rows of one result share their columns; other objects of one class their shape.
+            kind = item._parent if isinstance(item, Row) else item.__class__
+            if kind is not parent:
+                parent = kind
                 dumper = self._dumper(plan, _shape(item), native)
             out.append(dumper(item))
         return out

@@ -4,12 +4,19 @@ A view marked `@read_only` (signage/core/access.py) never writes, so its request
 transaction (BEGIN and ROLLBACK are two round trips) nor the ORM's session and records (profiled,
 they were most of the Python time of a signed-in GET of one shop). Its sign-in check and its
 reads run as Core statements on one pooled connection, returned when the request ends.
+
+The hottest of those reads are `Prepared`: built once, and run on the DBAPI cursor itself where
+SQLAlchemy would hand their values through unchanged.
 """
 
 from __future__ import annotations
 
+import weakref
+from typing import Any
+
 import sqlalchemy as sa
 from flask import Flask, g
+from psycopg.rows import namedtuple_row
 
 from signage.core.db import db
 
@@ -34,6 +41,96 @@ def connection() -> sa.Connection:
     conn = db.engine.connect()
     g._read_connection = conn  # returned at teardown even if the next line fails
     return conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def _watched(dispatch) -> bool:
+    """Whether listeners see statements run (removing one leaves the engine's flag set)."""
+    return bool(
+        dispatch.before_execute
+        or dispatch.after_execute
+        or dispatch.before_cursor_execute
+        or dispatch.after_cursor_execute
+    )
+
+
+class Prepared:
+    """A read statement built once (at import), for read-only views' hot paths.
+
+    SQLAlchemy's execution of a statement (its context, result and a Row per row) cost more
+    Python time than the statement's round trip in a GET of one shop (profiled). Where it would
+    hand every value through unchanged, that is on PostgreSQL with no conversion for any
+    parameter or column (ids, text, numbers; times, as sessions run in UTC: db.utc_sessions),
+    the cursor gives the same values, in named tuples. That is checked once per database, on
+    the first rows: any conversion, SQLite, a request that may write, or listeners on the
+    engine's statements, and the statement runs through SQLAlchemy as before. Errors become
+    SQLAlchemy's (a lost connection is dropped from the pool and answered 503, as any other
+    statement's).
+    """
+
+    def __init__(self, stmt: sa.Executable) -> None:
+        self.stmt = stmt
+        # Per database: (SQL for the cursor, whether its rows proved to need no conversion), or
+        # None where SQLAlchemy runs it. Weak: each test app has a database of its own.
+        self._plans: weakref.WeakKeyDictionary[sa.Dialect, tuple[str, bool] | None] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def first(self, **params) -> Any:
+        """The first row, or None."""
+        return self._run(params, one=True)
+
+    def all(self, **params) -> list:
+        """Every row."""
+        return self._run(params, one=False)
+
+    def _run(self, params: dict, one: bool) -> Any:
+        conn = connection()
+        dialect = conn.dialect
+        # Where statements are watched (tracing, statement counts), SQLAlchemy runs them all.
+        watched = (conn._has_events or conn.engine._has_events) and _watched(conn.dispatch)
+        plan = self._plans.get(dialect, False) if active() and not watched else None
+        if plan is False:
+            plan = self._plans[dialect] = self._plain_sql(dialect)
+        if plan is None:
+            result = conn.execute(self.stmt, params)
+            return result.first() if one else result.all()
+        sql, proven = plan
+        cursor = conn.connection.driver_connection.cursor(row_factory=namedtuple_row)
+        try:
+            cursor.execute(sql, params)
+            if not proven:
+                if self._converts(dialect, cursor.description):
+                    self._plans[dialect] = None
+                    return self._run(params, one)
+                self._plans[dialect] = (sql, True)
+            return cursor.fetchone() if one else cursor.fetchall()
+        except dialect.loaded_dbapi.Error as error:
+            conn._handle_dbapi_exception(error, sql, params, cursor, None)  # raises SQLAlchemy's
+            raise
+        finally:
+            cursor.close()
+
+    def _plain_sql(self, dialect: sa.Dialect) -> tuple[str, bool] | None:
+        """The SQL, its columns not yet proven; None where SQLAlchemy must run it (not
+        PostgreSQL, or a parameter it converts, fills in or writes into the SQL)."""
+        if dialect.name != "postgresql":
+            return None
+        compiled = self.stmt.compile(dialect=dialect)
+        if compiled._bind_processors or compiled.literal_execute_params or compiled.post_compile_params:
+            return None
+        if any(b.value is not None or b.callable is not None for b in compiled.binds.values()):
+            return None
+        return compiled.string, False
+
+    def _converts(self, dialect: sa.Dialect, description) -> bool:
+        """Whether SQLAlchemy would convert any column's values, by their types as sent."""
+        columns = self.stmt.compile(dialect=dialect)._result_columns
+        if description is None or len(columns) != len(description):
+            return True
+        return any(
+            column.type._cached_result_processor(dialect, described.type_code) is not None
+            for column, described in zip(columns, description, strict=True)
+        )
 
 
 def init_app(app: Flask) -> None:

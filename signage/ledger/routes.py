@@ -48,12 +48,14 @@ def shop_rows(stmt: sa.Select) -> sa.Select:
 
 
 # Built once (the hot reads): building and keying a statement per request cost as much as running it.
-SHOP_BY_ID = shop_rows(sa.select(Shop)).where(Shop.id == sa.bindparam("shop_id"))
-SIGN_BY_ID = sa.select(*Sign.__table__.c).where(Sign.id == sa.bindparam("sign_id"))
-VERSION_OF_SIGN = sa.select(*SignVersion.__table__.c).where(
-    SignVersion.sign_id == sa.bindparam("sign_id"), SignVersion.id == sa.bindparam("version_id")
+SHOP_BY_ID = reads.Prepared(shop_rows(sa.select(Shop)).where(Shop.id == sa.bindparam("shop_id")))
+SIGN_BY_ID = reads.Prepared(sa.select(*Sign.__table__.c).where(Sign.id == sa.bindparam("sign_id")))
+VERSION_OF_SIGN = reads.Prepared(
+    sa.select(*SignVersion.__table__.c).where(
+        SignVersion.sign_id == sa.bindparam("sign_id"), SignVersion.id == sa.bindparam("version_id")
+    )
 )
-VERSIONS_OF_SIGN = (
+VERSIONS_OF_SIGN = reads.Prepared(
     sa.select(*SignVersion.__table__.c)
     .where(SignVersion.sign_id == sa.bindparam("sign_id"))
     .order_by(SignVersion.version_no.desc())
@@ -76,7 +78,7 @@ def _sign(sign_id) -> Sign:
 
 def _sign_row(sign_id):
     """A sign the signed-in user may read, as a plain row (read-only views)."""
-    sign = reads.connection().execute(SIGN_BY_ID, {"sign_id": sign_id}).first()
+    sign = SIGN_BY_ID.first(sign_id=sign_id)
     if sign is None:
         raise Problem(404, "No such sign.")
     require_zone(g.current_user, sign.zone_id)
@@ -147,7 +149,7 @@ class ShopById(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, shop_id):
         """Get one shop."""
-        shop = reads.connection().execute(SHOP_BY_ID, {"shop_id": shop_id}).first()
+        shop = SHOP_BY_ID.first(shop_id=shop_id)
         if shop is None:
             raise Problem(404, "No such shop.")
         require_zone(g.current_user, shop.zone_id)
@@ -257,7 +259,7 @@ class SignVersions(MethodView):
     def get(self, sign_id):
         """The sign's content history, newest first."""
         _sign_row(sign_id)
-        return reads.connection().execute(VERSIONS_OF_SIGN, {"sign_id": sign_id}).all()
+        return VERSIONS_OF_SIGN.all(sign_id=sign_id)
 
     @roles(*STAFF)
     @blp.arguments(SignVersionCreateSchema)
@@ -292,8 +294,7 @@ class SignVersionById(MethodView):
         """One version of the sign's content (a phone whose answer to recording it was lost
         is answered with it)."""
         _sign_row(sign_id)
-        version = reads.connection().execute(VERSION_OF_SIGN, {"sign_id": sign_id, "version_id": version_id})
-        found = version.first()
+        found = VERSION_OF_SIGN.first(sign_id=sign_id, version_id=version_id)
         if found is None:
             raise Problem(404, "No such version of this sign.")
         return found

@@ -1,0 +1,137 @@
+"""Hot reads run on the DBAPI cursor (reads.Prepared) and answer exactly as through SQLAlchemy."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from signage.core import reads
+from signage.core.db import db
+from signage.ledger import routes
+from signage.ledger.models import Shop, SignVersion
+from tests import factories
+from tests.conftest import PG_URL
+from tests.helpers import assert_problem, bearer, make_user, outside_sql, sign_in, statements_during, until
+
+HOT_READS = ("SHOP_BY_ID", "SIGN_BY_ID", "VERSION_OF_SIGN", "VERSIONS_OF_SIGN")
+
+
+@pytest.fixture
+def ids(app):
+    with app.app_context():
+        shop = factories.shop(
+            recorded_at=datetime(2024, 5, 1, 8, 30, 15, 123456, tzinfo=UTC), credit_code=None
+        )
+        sign = factories.sign(shop, lit=True)
+        db.session.commit()
+        version_id = db.session.scalar(sa.select(SignVersion.id).where(SignVersion.sign_id == sign.id))
+        return {"shop": shop.id, "sign": sign.id, "version": version_id}
+
+
+@pytest.fixture
+def captain(app, client):
+    make_user(app, "captain", "supervisor")
+    return bearer(sign_in(client, "captain"))
+
+
+def _paths(ids) -> list[str]:
+    return [
+        f"/api/v1/shops/{ids['shop']}",
+        f"/api/v1/signs/{ids['sign']}",
+        f"/api/v1/signs/{ids['sign']}/versions",
+        f"/api/v1/signs/{ids['sign']}/versions/{ids['version']}",
+    ]
+
+
+def _answers(client, headers, ids) -> list[tuple[int, object, str | None]]:
+    out = []
+    for path in _paths(ids):
+        response = client.get(path, headers=headers)
+        out.append((response.status_code, response.get_json(), response.headers.get("ETag")))
+    return out
+
+
+def _plans(app) -> dict[str, object]:
+    with app.app_context():
+        dialect = db.engine.dialect
+    return {name: getattr(routes, name)._plans.get(dialect, "unused") for name in HOT_READS}
+
+
+def test_hot_reads_answer_the_same_on_the_cursor_as_through_sqlalchemy(
+    app, client, captain, ids, monkeypatch
+):
+    on_cursor = _answers(client, captain, ids)
+    plans = _plans(app)
+    if PG_URL:
+        # The four statements convert nothing on PostgreSQL: each ran on the cursor.
+        assert all(isinstance(p, tuple) and p[1] is True for p in plans.values()), plans
+    else:
+        assert set(plans.values()) == {None}, plans  # SQLite: SQLAlchemy's way
+    for name in HOT_READS:
+        monkeypatch.setattr(getattr(routes, name), "_plain_sql", lambda _dialect: None)
+        getattr(routes, name)._plans.clear()
+    through_sqlalchemy = _answers(client, captain, ids)
+    assert set(_plans(app).values()) == {None}
+    assert on_cursor == through_sqlalchemy
+    assert all(status == 200 for status, _, _ in on_cursor)
+    assert on_cursor[0][1]["recorded_at"] == "2024-05-01T08:30:15.123456+00:00"
+
+
+def _first(app, stmt):
+    with app.test_request_context():
+        reads.start()
+        try:
+            prepared = reads.Prepared(stmt)
+            return prepared, prepared.first(), prepared._plans.get(db.engine.dialect, "unused")
+        finally:
+            app.do_teardown_request()
+
+
+@pytest.mark.skipif(not PG_URL, reason="SQLite reads always go through SQLAlchemy")
+def test_a_column_sqlalchemy_would_convert_sends_the_statement_back_to_it(app):
+    # numeric comes from psycopg as a Decimal; this column asks for a float, which only
+    # SQLAlchemy's conversion gives.
+    stmt = sa.select(sa.cast(sa.literal_column("1.25"), sa.Numeric(6, 2, asdecimal=False)).label("x"))
+    _, row, plan = _first(app, stmt)
+    assert row.x == 1.25 and isinstance(row.x, float)
+    assert plan is None
+    plain = sa.select(sa.cast(sa.literal_column("1.25"), sa.Float).label("x"), Shop.__table__.c.id)
+    _, _, plan = _first(app, plain.where(Shop.id.is_(None)))
+    assert isinstance(plan, tuple) and plan[1] is True
+
+
+@pytest.mark.skipif(not PG_URL, reason="SQLite reads always go through SQLAlchemy")
+def test_a_parameter_with_a_value_or_written_into_the_sql_stays_with_sqlalchemy(app):
+    _, _, plan = _first(app, sa.select(Shop.id).where(Shop.name == "x"))  # a bound value
+    assert plan is None
+    _, _, plan = _first(app, sa.select(Shop.id).limit(sa.literal(1, literal_execute=True)))
+    assert plan is None
+
+
+@pytest.mark.skipif(not PG_URL, reason="ending the server side of a connection needs PostgreSQL")
+@pytest.mark.parametrize(
+    "app_config", [{"SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False}, "DB_PING_IDLE_SECONDS": 3600}]
+)
+def test_a_lost_connection_under_a_cursor_read_is_a_503_and_the_next_request_works(app, client, captain, ids):
+    path = f"/api/v1/shops/{ids['shop']}"
+
+    # The sign-in check remembered (the read is the request's only statement), so the read
+    # is what meets the lost connection; no ping before use (3600 s) saves it either.
+    def only_the_read():
+        sent, response = statements_during(app, lambda: client.get(path, headers=captain))
+        return response.status_code == 200 and len(sent) == 1
+
+    assert until(only_the_read)
+    assert client.get(path, headers=captain).status_code == 200
+    assert _plans(app)["SHOP_BY_ID"][1] is True  # on the cursor
+    ended = outside_sql(
+        app,
+        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        " AND application_name <> 'signage-signins'",
+    )
+    assert ended >= 1
+    assert_problem(client.get(path, headers=captain), 503, "service-unavailable")
+    assert client.get(path, headers=captain).status_code == 200
