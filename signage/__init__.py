@@ -21,7 +21,7 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config, extensions, blueprints, commands."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = web.SignageFlask(__name__, instance_relative_config=True)
     app.config.update(load_config())
     if test_config:
         app.config.update(test_config)

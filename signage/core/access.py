@@ -111,19 +111,27 @@ def view_access(endpoint: str | None, method: str) -> Access:
     return getattr(target, "_access", None) or getattr(view, "_access", None) or Access()
 
 
+def _declared(endpoint: str | None, method: str) -> tuple[bool, Access]:
+    """(read-only view?, its access) for an endpoint and method, looked up once per app: the
+    declarations are fixed when the views are registered."""
+    known = current_app.extensions.setdefault("signage_access", {})
+    found = known.get((endpoint, method))
+    if found is None:
+        read_only = getattr(_view(endpoint, method)[1], "_read_only", False)
+        found = known[endpoint, method] = (read_only, view_access(endpoint, method))
+    return found
+
+
 def enforce_access() -> None:
     """before_request: authenticate unless public, then check the declared roles."""
-    if request.method == "OPTIONS":
+    method = request.method
+    if method == "OPTIONS":
         return
     from signage.accounts.tokens import BATCH_SIGNED_IN, authenticate_request
 
-    if (
-        request.method in ("GET", "HEAD")
-        and BATCH_SIGNED_IN not in request.environ  # a batch's operations share its session
-        and getattr(_view(request.endpoint, request.method)[1], "_read_only", False)
-    ):
-        reads.start()
-    access = view_access(request.endpoint, request.method)
+    read_only, access = _declared(request.endpoint, method)
+    if read_only and method in ("GET", "HEAD") and BATCH_SIGNED_IN not in request.environ:
+        reads.start()  # a batch's operations share the batch's session
     if access.public:
         return
     user = authenticate_request()
