@@ -27,6 +27,17 @@ def outside_sql(app, sql: str, **params):
         engine.dispose()
 
 
+def end_connections(app, keep_listener: bool = False) -> int:
+    """What a database restart does to the app's pooled connections: every server process
+    behind them ends (but the sign-in listener's, if keep_listener). How many ended."""
+    spare = " AND application_name <> 'signage-signins'" if keep_listener else ""
+    return outside_sql(
+        app,
+        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()" + spare,
+    )
+
+
 def until(check, seconds: float = 5.0) -> bool:
     """Whether check() comes true within seconds (polled): for what another thread or process
     brings about a moment later, such as a notice arriving."""

@@ -7,7 +7,7 @@ import datetime
 import pytest
 
 from tests.conftest import PG_URL
-from tests.helpers import assert_problem, bearer, make_user, outside_sql, sign_in
+from tests.helpers import assert_problem, bearer, end_connections, make_user, sign_in
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="ending the server side of a connection needs PostgreSQL")
 
@@ -18,15 +18,6 @@ def admin(app, client):
     return bearer(sign_in(client, "root"))
 
 
-def _end_pooled_connections(app) -> int:
-    """What a database restart does to the pool: every server process behind it ends."""
-    return outside_sql(
-        app,
-        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
-        " WHERE datname = current_database() AND pid <> pg_backend_pid()",
-    )
-
-
 # Pre-ping off whatever the environment says, so only the idle test can save the request.
 NO_PRE_PING = {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False}}
 
@@ -34,7 +25,7 @@ NO_PRE_PING = {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False}}
 @pytest.mark.parametrize("app_config", [{**NO_PRE_PING, "DB_PING_IDLE_SECONDS": 0}])
 def test_a_connection_idle_past_the_limit_is_tested_and_replaced(app, client, admin):
     assert client.get("/api/v1/users", headers=admin).status_code == 200
-    assert _end_pooled_connections(app) >= 1
+    assert end_connections(app) >= 1
     # Idle longer than the limit (0 s): the dead connection is found before use.
     response = client.get("/api/v1/users", headers=admin)
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -45,7 +36,7 @@ def test_a_connection_used_a_moment_ago_is_not_tested(app, client, admin):
     # The contrast that shows the test above is the ping's doing: untested, the dead connection
     # fails its statement (503, no harm done) and the pool drops it, so the next request works.
     assert client.get("/api/v1/users", headers=admin).status_code == 200
-    assert _end_pooled_connections(app) >= 1
+    assert end_connections(app) >= 1
     assert_problem(client.get("/api/v1/users", headers=admin), 503, "service-unavailable")
     assert client.get("/api/v1/users", headers=admin).status_code == 200
 

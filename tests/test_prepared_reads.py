@@ -13,7 +13,15 @@ from signage.ledger import routes
 from signage.ledger.models import Shop, SignVersion
 from tests import factories
 from tests.conftest import PG_URL
-from tests.helpers import assert_problem, bearer, make_user, outside_sql, sign_in, statements_during, until
+from tests.helpers import (
+    assert_problem,
+    bearer,
+    end_connections,
+    make_user,
+    sign_in,
+    statements_during,
+    until,
+)
 
 HOT_READS = ("SHOP_BY_ID", "SIGN_BY_ID", "VERSION_OF_SIGN", "VERSIONS_OF_SIGN")
 
@@ -79,12 +87,12 @@ def test_hot_reads_answer_the_same_on_the_cursor_as_through_sqlalchemy(
     assert on_cursor[0][1]["recorded_at"] == "2024-05-01T08:30:15.123456+00:00"
 
 
-def _first(app, stmt):
+def _first(app, stmt, **params):
     with app.test_request_context():
         reads.start()
         try:
             prepared = reads.Prepared(stmt)
-            return prepared, prepared.first(), prepared._plans.get(db.engine.dialect, "unused")
+            return prepared, prepared.first(**params), prepared._plans.get(db.engine.dialect, "unused")
         finally:
             app.do_teardown_request()
 
@@ -106,8 +114,31 @@ def test_a_column_sqlalchemy_would_convert_sends_the_statement_back_to_it(app):
 def test_a_parameter_with_a_value_or_written_into_the_sql_stays_with_sqlalchemy(app):
     _, _, plan = _first(app, sa.select(Shop.id).where(Shop.name == "x"))  # a bound value
     assert plan is None
-    _, _, plan = _first(app, sa.select(Shop.id).limit(sa.literal(1, literal_execute=True)))
+    _, _, plan = _first(
+        app, sa.select(Shop.id).limit(sa.bindparam("n", type_=sa.Integer, literal_execute=True)), n=1
+    )
     assert plan is None
+    _, _, plan = _first(
+        app, sa.select(Shop.id).where(Shop.name == sa.bindparam("shop.name")), **{"shop.name": "x"}
+    )
+    assert plan is None  # a name SQLAlchemy escapes in the SQL
+
+
+@pytest.mark.skipif(not PG_URL, reason="SQLite reads always go through SQLAlchemy")
+def test_cursor_rows_read_as_sqlalchemy_rows_do_and_odd_names_stay_with_it(app, ids):
+    _, on_cursor, plan = _first(app, routes.SHOP_BY_ID.stmt, shop_id=ids["shop"])
+    assert plan[1] is True
+    with app.app_context(), db.engine.connect() as conn:
+        through_sqlalchemy = conn.execute(routes.SHOP_BY_ID.stmt, {"shop_id": ids["shop"]}).first()
+    assert on_cursor._mapping == dict(through_sqlalchemy._mapping)
+    assert on_cursor.zone_code == through_sqlalchemy.zone_code and tuple(on_cursor) == tuple(
+        through_sqlalchemy
+    )
+    # A label a named tuple cannot take as it is (a keyword): SQLAlchemy's row, under that name.
+    _, row, plan = _first(
+        app, sa.select(Shop.id.label("from")).where(Shop.id == sa.bindparam("i")), i=ids["shop"]
+    )
+    assert plan is None and row._mapping["from"] == ids["shop"]
 
 
 @pytest.mark.skipif(not PG_URL, reason="ending the server side of a connection needs PostgreSQL")
@@ -126,12 +157,6 @@ def test_a_lost_connection_under_a_cursor_read_is_a_503_and_the_next_request_wor
     assert until(only_the_read)
     assert client.get(path, headers=captain).status_code == 200
     assert _plans(app)["SHOP_BY_ID"][1] is True  # on the cursor
-    ended = outside_sql(
-        app,
-        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
-        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        " AND application_name <> 'signage-signins'",
-    )
-    assert ended >= 1
+    assert end_connections(app, keep_listener=True) >= 1
     assert_problem(client.get(path, headers=captain), 503, "service-unavailable")
     assert client.get(path, headers=captain).status_code == 200

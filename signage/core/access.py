@@ -118,7 +118,9 @@ def _declared(endpoint: str | None, method: str) -> tuple[bool, Access]:
     found = known.get((endpoint, method))
     if found is None:
         read_only = getattr(_view(endpoint, method)[1], "_read_only", False)
-        found = known[endpoint, method] = (read_only, view_access(endpoint, method))
+        found = (read_only, view_access(endpoint, method))
+        if endpoint is not None:  # no route: the method is the client's to make up, not kept
+            known[endpoint, method] = found
     return found
 
 

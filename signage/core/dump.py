@@ -103,7 +103,9 @@ def _plan(schema: ma.Schema, native: bool) -> list[_Entry] | None:
         attribute = (field.attribute or name) if field._CHECK_ATTRIBUTE else None
         dotted = attribute is not None and "." in attribute
         convert = _converter(field, native)
-        plan.append(_Entry(key, attribute, dotted, name, convert, field, native and _native_class(convert)))
+        plan.append(
+            _Entry(key, attribute, dotted, name, convert, field, _native_class(convert) if native else None)
+        )
     return plan
 
 

@@ -11,12 +11,14 @@ SQLAlchemy would hand their values through unchanged.
 
 from __future__ import annotations
 
+import collections
+import functools
+import keyword
 import weakref
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, g
-from psycopg.rows import namedtuple_row
 
 from signage.core.db import db
 
@@ -64,7 +66,8 @@ class Prepared:
     the first rows: any conversion, SQLite, a request that may write, or listeners on the
     engine's statements, and the statement runs through SQLAlchemy as before. Errors become
     SQLAlchemy's (a lost connection is dropped from the pool and answered 503, as any other
-    statement's).
+    statement's). Rows have `_mapping` as SQLAlchemy's do. Echoed SQL (SQLALCHEMY_ECHO) leaves
+    these statements out: to see them, turn the fast path off by watching the engine's statements.
     """
 
     def __init__(self, stmt: sa.Executable) -> None:
@@ -95,11 +98,12 @@ class Prepared:
             result = conn.execute(self.stmt, params)
             return result.first() if one else result.all()
         sql, proven = plan
-        cursor = conn.connection.driver_connection.cursor(row_factory=namedtuple_row)
+        cursor = None
         try:
+            cursor = conn.connection.driver_connection.cursor(row_factory=_named_rows)
             cursor.execute(sql, params)
             if not proven:
-                if self._converts(dialect, cursor.description):
+                if self._needs_sqlalchemy(dialect, cursor.description):
                     self._plans[dialect] = None
                     return self._run(params, one)
                 self._plans[dialect] = (sql, True)
@@ -108,29 +112,63 @@ class Prepared:
             conn._handle_dbapi_exception(error, sql, params, cursor, None)  # raises SQLAlchemy's
             raise
         finally:
-            cursor.close()
+            if cursor is not None:
+                cursor.close()
+
+    def _compiled(self, dialect: sa.Dialect) -> sa.engine.Compiled:
+        return self.stmt.compile(dialect=dialect)
 
     def _plain_sql(self, dialect: sa.Dialect) -> tuple[str, bool] | None:
-        """The SQL, its columns not yet proven; None where SQLAlchemy must run it (not
-        PostgreSQL, or a parameter it converts, fills in or writes into the SQL)."""
-        if dialect.name != "postgresql":
+        """The SQL, its columns not yet proven; None where SQLAlchemy must run it: not
+        psycopg, or a parameter it converts, fills in, renames or writes into the SQL."""
+        if (dialect.name, dialect.driver) != ("postgresql", "psycopg"):
             return None
-        compiled = self.stmt.compile(dialect=dialect)
-        if compiled._bind_processors or compiled.literal_execute_params or compiled.post_compile_params:
+        compiled = self._compiled(dialect)
+        if (
+            compiled._bind_processors
+            or compiled.literal_execute_params
+            or compiled.post_compile_params
+            or compiled.escaped_bind_names
+        ):
             return None
         if any(b.value is not None or b.callable is not None for b in compiled.binds.values()):
             return None
         return compiled.string, False
 
-    def _converts(self, dialect: sa.Dialect, description) -> bool:
-        """Whether SQLAlchemy would convert any column's values, by their types as sent."""
-        columns = self.stmt.compile(dialect=dialect)._result_columns
+    def _needs_sqlalchemy(self, dialect: sa.Dialect, description) -> bool:
+        """Whether SQLAlchemy would convert any column's values (by their types as sent), or
+        name a column as a named tuple cannot."""
+        columns = self._compiled(dialect)._result_columns
         if description is None or len(columns) != len(description):
+            return True
+        names = tuple(column.keyname for column in columns)
+        if names != tuple(d.name for d in description) or not _nameable(names):
             return True
         return any(
             column.type._cached_result_processor(dialect, described.type_code) is not None
             for column, described in zip(columns, description, strict=True)
         )
+
+
+def _nameable(names: tuple[str, ...]) -> bool:
+    """Whether a named tuple can have these fields, as they are."""
+    return len(set(names)) == len(names) and all(
+        name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_") for name in names
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _row_class(names: tuple[str, ...]) -> type:
+    """A named tuple for rows with these columns, with `_mapping` as SQLAlchemy's rows have."""
+    base = collections.namedtuple("Row", names)
+    return type("Row", (base,), {"__slots__": (), "_mapping": property(base._asdict)})
+
+
+def _named_rows(cursor):
+    """psycopg row factory: rows as `_row_class` tuples (columns not nameable: plain tuples,
+    and the first rows send the statement back to SQLAlchemy)."""
+    names = tuple(column.name for column in cursor.description or ())
+    return _row_class(names)._make if _nameable(names) else tuple
 
 
 def init_app(app: Flask) -> None:
