@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -160,3 +160,55 @@ def test_a_lost_connection_under_a_cursor_read_is_a_503_and_the_next_request_wor
     assert end_connections(app, keep_listener=True) >= 1
     assert_problem(client.get(path, headers=captain), 503, "service-unavailable")
     assert client.get(path, headers=captain).status_code == 200
+
+
+@pytest.mark.skipif(not PG_URL, reason="SQLite reads always go through SQLAlchemy")
+def test_a_parameter_sqlalchemy_converts_is_converted_on_the_cursor_too(app, ids):
+    # UTCDateTime converts the time it is given to UTC (and refuses a naive one): the cursor
+    # is sent what SQLAlchemy would send.
+    stmt = sa.select(Shop.id).where(Shop.recorded_at == sa.bindparam("at", type_=Shop.recorded_at.type))
+    at = datetime(2024, 5, 1, 16, 30, 15, 123456, tzinfo=timezone(timedelta(hours=8)))
+    _, row, plan = _first(app, stmt, at=at)
+    assert isinstance(plan, tuple) and plan[1] is True and "at" in plan[2]
+    assert row.id == ids["shop"]
+
+
+def _walk(client, headers, query: str) -> list:
+    pages, cursor = [], None
+    while True:
+        response = client.get(
+            f"/api/v1/shops?limit=2&{query}" + (f"&cursor={cursor}" if cursor else ""), headers=headers
+        )
+        assert response.status_code == 200, response.get_json()
+        pages.append(response.get_json())
+        cursor = pages[-1]["next"]
+        if not cursor:
+            return pages
+
+
+def test_shop_pages_answer_the_same_on_the_cursor_as_through_sqlalchemy(app, client, captain, monkeypatch):
+    with app.app_context():
+        for n, road in enumerate(["航坞路", "航坞路", "坎红路", "航坞路", "坎红路"]):
+            factories.shop(f"小店{n}", road_name=road, status="closed" if n == 3 else "open")
+        factories.shop("别处的店", zone_code="KS", road_name="坎红路")
+        db.session.commit()
+        road_id = db.session.scalar(sa.text("SELECT id FROM roads WHERE name = '坎红路' LIMIT 1"))
+    make_user(app, "insp", "inspector", zones=("GL",))
+    inspector = bearer(sign_in(client, "insp"))
+    queries = [
+        "",
+        "zone=GL",
+        f"road={road_id}",
+        "status=open",
+        "q=小店",
+        "updated_since=2000-01-01T00:00:00Z",
+    ]
+    walks = [_walk(client, who, q) for who in (captain, inspector) for q in queries]
+    assert sum(len(page["items"]) for page in walks[0]) == 6
+    with app.app_context():
+        dialect = db.engine.dialect
+    first_page = routes._shop_page(frozenset(), False, False, False, 2)._plans.get(dialect)
+    assert (first_page[1] is True) if PG_URL else (first_page is None)  # the lead's pages: on the cursor
+    monkeypatch.setattr(reads.Prepared, "_plain_sql", lambda _self, _dialect: None)
+    routes._shop_page.cache_clear()
+    assert walks == [_walk(client, who, q) for who in (captain, inspector) for q in queries]

@@ -83,6 +83,34 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
         raise field_error("cursor", "is not a cursor this list gave out") from None
 
 
+def after_keys(stmt: sa.Select, keys: Sequence[sa.ColumnElement]) -> sa.Select:
+    """stmt narrowed to rows after the parameters after0, after1, … (a cursor's values, bound
+    with each key's own type), for `prepared_page`."""
+    after = [sa.bindparam(f"after{i}", type_=k.type) for i, k in enumerate(keys)]
+    return stmt.where(sa.tuple_(*keys) > sa.tuple_(*after))
+
+
+def prepared_page(
+    page: Callable[[bool, int], reads.Prepared],
+    params: dict,
+    *,
+    width: int,
+    key_of: Callable[[Any], Sequence[Any]],
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Any], str | None]:
+    """keyset_page for a statement built once per shape: page(after a cursor?, limit) gives the
+    statement (ordered by its `width` keys, `after_keys` when after, LIMIT limit + 1), run with
+    params and the cursor's values."""
+    limit = min(limit, current_app.config["PAGE_LIMIT_MAX"])
+    if cursor:
+        params = {**params, **{f"after{i}": v for i, v in enumerate(decode_cursor(cursor, width))}}
+    rows = page(bool(cursor), limit).all(**params)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (encode_cursor(key_of(rows[-1])) if more and rows else None)
+
+
 def keyset_page(
     stmt: sa.Select,
     *,

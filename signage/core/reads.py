@@ -60,8 +60,8 @@ class Prepared:
 
     SQLAlchemy's execution of a statement (its context, result and a Row per row) cost more
     Python time than the statement's round trip in a GET of one shop (profiled). Where it would
-    hand every value through unchanged, that is on PostgreSQL with no conversion for any
-    parameter or column (ids, text, numbers; times, as sessions run in UTC: db.utc_sessions),
+    hand every column's value through unchanged, that is on PostgreSQL with no conversion for
+    any column (ids, text, numbers; times, as sessions run in UTC: db.utc_sessions),
     the cursor gives the same values, in named tuples. That is checked once per database, on
     the first rows: any conversion, SQLite, a request that may write, or listeners on the
     engine's statements, and the statement runs through SQLAlchemy as before. Errors become
@@ -72,9 +72,10 @@ class Prepared:
 
     def __init__(self, stmt: sa.Executable) -> None:
         self.stmt = stmt
-        # Per database: (SQL for the cursor, whether its rows proved to need no conversion), or
-        # None where SQLAlchemy runs it. Weak: each test app has a database of its own.
-        self._plans: weakref.WeakKeyDictionary[sa.Dialect, tuple[str, bool] | None] = (
+        # Per database: (SQL for the cursor, whether its rows proved to need no conversion, the
+        # parameters' conversions), or None where SQLAlchemy runs it. Weak: each test app has a
+        # database of its own.
+        self._plans: weakref.WeakKeyDictionary[sa.Dialect, tuple[str, bool, dict] | None] = (
             weakref.WeakKeyDictionary()
         )
 
@@ -97,19 +98,24 @@ class Prepared:
         if plan is None:
             result = conn.execute(self.stmt, params)
             return result.first() if one else result.all()
-        sql, proven = plan
+        sql, proven, converters = plan
+        sent = (
+            {k: converters[k](v) if k in converters else v for k, v in params.items()}
+            if converters
+            else params
+        )
         cursor = None
         try:
             cursor = conn.connection.driver_connection.cursor(row_factory=_named_rows)
-            cursor.execute(sql, params)
+            cursor.execute(sql, sent)
             if not proven:
                 if self._needs_sqlalchemy(dialect, cursor.description):
                     self._plans[dialect] = None
                     return self._run(params, one)
-                self._plans[dialect] = (sql, True)
+                self._plans[dialect] = (sql, True, converters)
             return cursor.fetchone() if one else cursor.fetchall()
         except dialect.loaded_dbapi.Error as error:
-            conn._handle_dbapi_exception(error, sql, params, cursor, None)  # raises SQLAlchemy's
+            conn._handle_dbapi_exception(error, sql, sent, cursor, None)  # raises SQLAlchemy's
             raise
         finally:
             if cursor is not None:
@@ -118,22 +124,18 @@ class Prepared:
     def _compiled(self, dialect: sa.Dialect) -> sa.engine.Compiled:
         return self.stmt.compile(dialect=dialect)
 
-    def _plain_sql(self, dialect: sa.Dialect) -> tuple[str, bool] | None:
-        """The SQL, its columns not yet proven; None where SQLAlchemy must run it: not
-        psycopg, or a parameter it converts, fills in, renames or writes into the SQL."""
+    def _plain_sql(self, dialect: sa.Dialect) -> tuple[str, bool, dict] | None:
+        """(The SQL, its columns not yet proven, the parameters' conversions: UTCDateTime's, for
+        one, applied as SQLAlchemy would); None where SQLAlchemy must run it: not psycopg, or a
+        parameter it fills in, renames or writes into the SQL."""
         if (dialect.name, dialect.driver) != ("postgresql", "psycopg"):
             return None
         compiled = self._compiled(dialect)
-        if (
-            compiled._bind_processors
-            or compiled.literal_execute_params
-            or compiled.post_compile_params
-            or compiled.escaped_bind_names
-        ):
+        if compiled.literal_execute_params or compiled.post_compile_params or compiled.escaped_bind_names:
             return None
         if any(b.value is not None or b.callable is not None for b in compiled.binds.values()):
             return None
-        return compiled.string, False
+        return compiled.string, False, dict(compiled._bind_processors)
 
     def _needs_sqlalchemy(self, dialect: sa.Dialect, description) -> bool:
         """Whether SQLAlchemy would convert any column's values (by their types as sent), or

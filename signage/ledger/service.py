@@ -55,9 +55,10 @@ def geodesic_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
 
 
 def near(
-    stmt: sa.Select, lat: float, lng: float, radius_m: float, limit: int
+    stmt: sa.Select, lat: float, lng: float, radius_m: float, limit: int, params: dict | None = None
 ) -> list[tuple[uuid.UUID, float]]:
-    """(shop id, metres) of stmt's shops within radius of a point, nearest first.
+    """(shop id, metres) of stmt's shops (its parameters in params) within radius of a point,
+    nearest first.
 
     The indexed box gives candidates as bare (id, lat, lng) rows; the tangent-plane distance
     (centimetre-true here) ranks them and is the distance shown; the geodesic decides only the
@@ -66,7 +67,7 @@ def near(
     south, west, north, east = bounding_box(lat, lng, radius_m)
     box = stmt.where(Shop.lat.between(south, north), Shop.lng.between(west, east))
     found = []
-    for p in reads.connection().execute(box.with_only_columns(Shop.id, Shop.lat, Shop.lng)):
+    for p in reads.connection().execute(box.with_only_columns(Shop.id, Shop.lat, Shop.lng), params or {}):
         distance = flat_distance_m(lat, lng, p.lat, p.lng)
         if distance > radius_m + _SLACK_M:
             continue
