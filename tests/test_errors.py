@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 
 import pytest
@@ -72,6 +74,27 @@ def test_query_validation_error_names_the_parameter(client, admin):
 
 def test_bad_cursor_is_422_naming_cursor(client, admin):
     body = assert_problem(client.get("/api/v1/users?cursor=not-a-cursor", headers=admin), 422)
+    assert body["errors"] == {"cursor": ["is not a cursor this list gave out"]}
+
+
+def _cursor(items) -> str:
+    return base64.urlsafe_b64encode(json.dumps(items).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        [["t", "2024-01-01T00:00:00"], ["u", "0" * 32]],  # a time without its offset
+        [["v", 1], ["u", "0" * 32]],  # a number where a time goes
+        [["t", "2024-01-01T00:00:00+00:00"], ["v", "x"]],  # text where an id goes
+        [["t", "2024-01-01T00:00:00+00:00"], ["v", True]],
+        [["t", "0001-01-01T00:00:00+05:00"], ["u", "0" * 32]],  # before year 1 in UTC
+    ],
+)
+@pytest.mark.parametrize("path", ["/api/v1/shops", "/api/v1/users", "/api/v1/changes"])
+def test_a_forged_cursor_of_the_right_shape_is_422_naming_cursor(client, admin, path, items):
+    # Decodable, two values, but not what the list's keys hold: before, the statement failed (500).
+    body = assert_problem(client.get(f"{path}?cursor={_cursor(items)}", headers=admin), 422)
     assert body["errors"] == {"cursor": ["is not a cursor this list gave out"]}
 
 

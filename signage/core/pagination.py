@@ -6,7 +6,7 @@ import base64
 import json
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import marshmallow as ma
@@ -60,26 +60,46 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, width: int) -> list[Any]:
+def _of_type(value: Any, key: sa.ColumnElement) -> bool:
+    """Whether a cursor's value fits its key's column: a forged cursor is a 422, not a failed
+    statement (a naive time, text for an id)."""
+    stored = getattr(key.type, "impl_instance", key.type)  # a TypeDecorator: what it stores
+    try:
+        expected = stored.python_type
+    except NotImplementedError:
+        return True
+    if value is None or not isinstance(value, expected) or isinstance(value, bool):
+        return False
+    if isinstance(value, str):
+        return "\x00" not in value  # PostgreSQL text cannot hold it
+    return not isinstance(value, datetime) or value.tzinfo is not None
+
+
+def decode_cursor(cursor: str, keys: Sequence[sa.ColumnElement]) -> list[Any]:
+    """The values of a cursor `encode_cursor` gave out for a list ordered by keys; 422 otherwise."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         items = json.loads(raw)
-        if not isinstance(items, list) or len(items) != width:
+        if not isinstance(items, list) or len(items) != len(keys):
             raise ValueError
         values = []
         for kind, v in items:
             if kind == "u":
                 values.append(uuid.UUID(v))
             elif kind == "t":
-                values.append(datetime.fromisoformat(v))
+                at = datetime.fromisoformat(v)
+                # In UTC, as the list gave it out; a time at the calendar's edge does not fit.
+                values.append(at.astimezone(UTC) if at.tzinfo is not None else at)
             elif kind == "d":
                 values.append(date.fromisoformat(v))
             elif kind == "v" and (v is None or isinstance(v, (str, int, float))):
                 values.append(v)
             else:
                 raise ValueError
+        if not all(_of_type(v, k) for v, k in zip(values, keys, strict=True)):
+            raise ValueError
         return values
-    except (ValueError, TypeError, json.JSONDecodeError):
+    except (ValueError, TypeError, OverflowError, json.JSONDecodeError):
         raise field_error("cursor", "is not a cursor this list gave out") from None
 
 
@@ -94,21 +114,20 @@ def prepared_page(
     page: Callable[[bool, int], reads.Prepared],
     params: dict,
     *,
-    width: int,
-    key_of: Callable[[Any], Sequence[Any]],
+    keys: Sequence[sa.ColumnElement],
     limit: int,
     cursor: str | None,
 ) -> tuple[list[Any], str | None]:
     """keyset_page for a statement built once per shape: page(after a cursor?, limit) gives the
-    statement (ordered by its `width` keys, `after_keys` when after, LIMIT limit + 1), run with
-    params and the cursor's values."""
+    statement (ordered by keys, `after_keys` when after, LIMIT limit + 1), run with params and
+    the cursor's values."""
     limit = min(limit, current_app.config["PAGE_LIMIT_MAX"])
     if cursor:
-        params = {**params, **{f"after{i}": v for i, v in enumerate(decode_cursor(cursor, width))}}
+        params = {**params, **{f"after{i}": v for i, v in enumerate(decode_cursor(cursor, keys))}}
     rows = page(bool(cursor), limit).all(**params)
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, (encode_cursor(key_of(rows[-1])) if more and rows else None)
+    return rows, (encode_cursor([getattr(rows[-1], k.key) for k in keys]) if more and rows else None)
 
 
 def keyset_page(
@@ -124,9 +143,7 @@ def keyset_page(
     limit = min(limit, current_app.config["PAGE_LIMIT_MAX"])
     if cursor:
         # Bind with each column's own type so UUIDs and UTC times compare as stored.
-        after = [
-            sa.literal(v, type_=k.type) for k, v in zip(keys, decode_cursor(cursor, len(keys)), strict=True)
-        ]
+        after = [sa.literal(v, type_=k.type) for k, v in zip(keys, decode_cursor(cursor, keys), strict=True)]
         stmt = stmt.where(sa.tuple_(*keys) > sa.tuple_(*after))
     stmt = stmt.order_by(*keys).limit(inline_limit(limit + 1))
     # Records through the session; plain rows through the read connection (signage/core/reads.py).

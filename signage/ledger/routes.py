@@ -64,11 +64,11 @@ VERSIONS_OF_SIGN = reads.Prepared(
 )
 
 
-def _shops_where(filters: frozenset[str], zoned: bool) -> sa.Select:
-    """Shops narrowed by the list's filters, their values left as parameters: the zones the
-    user may read (zoned), zone_id, road_id, status, like (name or address), since."""
+def _shops_where(filters: frozenset[str]) -> sa.Select:
+    """Shops narrowed by the list's filters, their values left as parameters: zones (those the
+    user may read), zone_id, road_id, status, like (name or address), since."""
     stmt = sa.select(Shop)
-    if zoned:
+    if "zones" in filters:
         stmt = stmt.where(Shop.zone_id.in_(sa.bindparam("zones", expanding=True)))
     if "zone_id" in filters:
         stmt = stmt.where(Shop.zone_id == sa.bindparam("zone_id"))
@@ -84,14 +84,18 @@ def _shops_where(filters: frozenset[str], zoned: bool) -> sa.Select:
     return stmt
 
 
+def _shop_keys(filters: frozenset[str]) -> list:
+    """What pages of shops are ordered by: change time when following changes (since), else
+    registration."""
+    return [Shop.updated_at, Shop.id] if "since" in filters else [Shop.created_at, Shop.id]
+
+
 @functools.lru_cache(maxsize=256)
-def _shop_page(
-    filters: frozenset[str], zoned: bool, by_update: bool, after: bool, limit: int
-) -> reads.Prepared:
+def _shop_page(filters: frozenset[str], after: bool, limit: int) -> reads.Prepared:
     """A page of shops of one shape (which filters, after a cursor or not, how many), built once:
     building and keying the statement anew cost about as much as running it (profiled)."""
-    keys = [Shop.updated_at, Shop.id] if by_update else [Shop.created_at, Shop.id]
-    stmt = _shops_where(filters, zoned)
+    keys = _shop_keys(filters)
+    stmt = _shops_where(filters)
     if after:
         stmt = after_keys(stmt, keys)
     # The LIMIT written in, as inline_limit does; the page size is part of the shape.
@@ -146,7 +150,7 @@ class Shops(MethodView):
             if not (-90 <= lat <= 90 and -180 <= lng <= 180):
                 raise field_error("near", "latitude or longitude out of range")
             lat, lng = to_wgs84(lat, lng, args["coord_system"])
-            stmt = _shops_where(frozenset(params), zones is not None)
+            stmt = _shops_where(frozenset(params))
             found = service.near(stmt, lat, lng, args["radius"], args["limit"], params)
             rows = reads.connection().execute(
                 shop_rows(stmt).where(Shop.id.in_([i for i, _ in found])), params
@@ -156,12 +160,10 @@ class Shops(MethodView):
             items = [{**by_id[i]._mapping, "distance_m": d} for i, d in found if i in by_id]
             return {"items": items, "next": None}
         shape = frozenset(params)
-        by_update = "updated_since" in args
         items, nxt = prepared_page(
-            lambda after, limit: _shop_page(shape, zones is not None, by_update, after, limit),
+            lambda after, limit: _shop_page(shape, after, limit),
             params,
-            width=2,
-            key_of=lambda s: [s.updated_at if by_update else s.created_at, s.id],
+            keys=_shop_keys(shape),
             limit=args["limit"],
             cursor=args["cursor"],
         )

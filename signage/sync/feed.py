@@ -40,7 +40,7 @@ def changes(*, cursor: str | None, limit: int, zone_ids: set[uuid.UUID] | None) 
         keys = [Event.txid, Event.id]
     else:
         keys = [Event.id]
-    after = decode_cursor(cursor, len(keys)) if cursor else None
+    after = decode_cursor(cursor, keys) if cursor else None
     if after:
         stmt = stmt.where(sa.tuple_(*keys) > sa.tuple_(*after))
     rows = db.session.execute(stmt.order_by(*keys).limit(inline_limit(limit + 1))).all()
