@@ -2,8 +2,8 @@
 
     python -m bench.cpu "get one shop" "list 50" [--seconds 10] [--workers 3 --threads 4]
 
-Needs the benchmark database (bench/run.py makes it). Drives each scenario, and the bare-Flask
-ceiling before and after, with wrk at 16 connections, and reads the processes' user + system
+Needs the benchmark database (bench/run.py makes it) on a local PostgreSQL. Drives each load
+scenario at its own connections, and the bare-Flask ceiling before and after at 16, with wrk, and reads the processes' user + system
 time from /proc around each run. On a shared machine requests per second swing with the load;
 CPU per request moves much less, so it shows what a change saved and where (Python or SQL).
 """
@@ -18,8 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import psycopg
+
 from bench import load
-from bench.run import build_sample, fresh_database, requests_of, server_env, sign_in
+from bench.run import build_sample, requests_of, server_env, sign_in
 from bench.scenarios import SCENARIOS
 from bench.servers import Server, start
 
@@ -39,16 +41,19 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def postgres_pids() -> list[int]:
-    found = subprocess.run(["pgrep", "-f", "postgres"], capture_output=True, text=True).stdout
+    """The local PostgreSQL server's processes (the postmaster and its children)."""
+    found = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True).stdout
     return [int(pid) for pid in found.split()]
 
 
-def measure(server: Server, requests, headers: dict, seconds: float, label: str) -> str:
-    load.drive(server.base, requests, headers, 16, 3, "wrk")  # warm-up
+def measure(
+    server: Server, requests, headers: dict, seconds: float, label: str, connections: int = 16
+) -> str:
+    load.drive(server.base, requests, headers, connections, 3, "wrk")  # warm-up
     workers, database = server.workers(), postgres_pids()
     before = (cpu_seconds(workers), cpu_seconds(database), resource.getrusage(resource.RUSAGE_CHILDREN))
     started = time.monotonic()
-    result = load.drive(server.base, requests, headers, 16, seconds, "wrk")
+    result = load.drive(server.base, requests, headers, connections, seconds, "wrk")
     elapsed = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     spent = {
@@ -76,10 +81,22 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not load.have_wrk():
         raise SystemExit("wrk is needed (make bench installs it)")
+    scenarios = []
+    for name in args.scenarios:
+        found = [s for s in SCENARIOS if name in s.name and s.measure == "load"]
+        if len(found) != 1:
+            raise SystemExit(
+                f"{name!r} names {len(found)} load scenarios; name one of: "
+                + ", ".join(s.name for s in SCENARIOS if s.measure == "load")
+            )
+        scenarios.append(found[0])
     server_url = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
-    url, reused = fresh_database(server_url, args.db_name, reuse=True)
-    if not reused:
-        raise SystemExit(f"no database {args.db_name}: run make bench first")
+    if not any(host in server_url for host in ("@127.0.0.1", "@localhost", "@/")):
+        raise SystemExit("PostgreSQL's CPU is read from this machine's processes: BENCH_PG must be local")
+    with psycopg.connect(f"{server_url}/postgres") as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (args.db_name,)).fetchone():
+            raise SystemExit(f"no database {args.db_name}: run make bench first")
+    url = f"{server_url}/{args.db_name}"
     env = server_env(url, argparse.Namespace(workers=args.workers, threads=args.threads, timeout=30))
     logs = Path(tempfile.mkdtemp(prefix="signage-cpu-"))
     env["MEDIA_ROOT"] = str(logs / "media")
@@ -91,9 +108,10 @@ def main(argv: list[str] | None = None) -> None:
             sample = build_sample(url, api, headers)
             ceiling = [load.Request("GET", "/json")]
             print(measure(bare, ceiling, {}, args.seconds, "bare Flask"), flush=True)
-            for name in args.scenarios:
-                scenario = next(s for s in SCENARIOS if name in s.name)
-                print(measure(api, requests_of(scenario, sample), headers, args.seconds, name), flush=True)
+            for scenario in scenarios:
+                requests = requests_of(scenario, sample)
+                row = measure(api, requests, headers, args.seconds, scenario.name, scenario.connections)
+                print(row, flush=True)
             print(measure(bare, ceiling, {}, args.seconds, "bare Flask"), flush=True)
         finally:
             bare.stop()
