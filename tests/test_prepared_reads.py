@@ -74,7 +74,7 @@ def test_hot_reads_answer_the_same_on_the_cursor_as_through_sqlalchemy(
     plans = _plans(app)
     if PG_URL:
         # The four statements convert nothing on PostgreSQL: each ran on the cursor.
-        assert all(isinstance(p, tuple) and p[1] is True for p in plans.values()), plans
+        assert all(p is not None and p.rows is not None for p in plans.values()), plans
     else:
         assert set(plans.values()) == {None}, plans  # SQLite: SQLAlchemy's way
     for name in HOT_READS:
@@ -107,7 +107,7 @@ def test_a_column_sqlalchemy_would_convert_sends_the_statement_back_to_it(app):
     assert plan is None
     plain = sa.select(sa.cast(sa.literal_column("1.25"), sa.Float).label("x"), Shop.__table__.c.id)
     _, _, plan = _first(app, plain.where(Shop.id.is_(None)))
-    assert isinstance(plan, tuple) and plan[1] is True
+    assert plan is not None and plan.rows is not None
 
 
 @pytest.mark.skipif(not PG_URL, reason="SQLite reads always go through SQLAlchemy")
@@ -126,8 +126,15 @@ def test_a_parameter_with_a_value_or_written_into_the_sql_stays_with_sqlalchemy(
 
 @pytest.mark.skipif(not PG_URL, reason="SQLite reads always go through SQLAlchemy")
 def test_cursor_rows_read_as_sqlalchemy_rows_do_and_odd_names_stay_with_it(app, ids):
-    _, on_cursor, plan = _first(app, routes.SHOP_BY_ID.stmt, shop_id=ids["shop"])
-    assert plan[1] is True
+    prepared, proving, plan = _first(app, routes.SHOP_BY_ID.stmt, shop_id=ids["shop"])
+    assert plan.rows is not None
+    with app.test_request_context():  # once proven, rows come from the plan's own factory
+        reads.start()
+        try:
+            on_cursor = prepared.first(shop_id=ids["shop"])
+        finally:
+            app.do_teardown_request()
+    assert type(on_cursor) is type(proving) and on_cursor == proving
     with app.app_context(), db.engine.connect() as conn:
         through_sqlalchemy = conn.execute(routes.SHOP_BY_ID.stmt, {"shop_id": ids["shop"]}).first()
     assert on_cursor._mapping == dict(through_sqlalchemy._mapping)
@@ -156,7 +163,7 @@ def test_a_lost_connection_under_a_cursor_read_is_a_503_and_the_next_request_wor
 
     assert until(only_the_read)
     assert client.get(path, headers=captain).status_code == 200
-    assert _plans(app)["SHOP_BY_ID"][1] is True  # on the cursor
+    assert _plans(app)["SHOP_BY_ID"].rows is not None  # on the cursor
     assert end_connections(app, keep_listener=True) >= 1
     assert_problem(client.get(path, headers=captain), 503, "service-unavailable")
     assert client.get(path, headers=captain).status_code == 200
@@ -169,8 +176,9 @@ def test_a_parameter_sqlalchemy_converts_is_converted_on_the_cursor_too(app, ids
     stmt = sa.select(Shop.id).where(Shop.recorded_at == sa.bindparam("at", type_=Shop.recorded_at.type))
     at = datetime(2024, 5, 1, 16, 30, 15, 123456, tzinfo=timezone(timedelta(hours=8)))
     _, row, plan = _first(app, stmt, at=at)
-    assert isinstance(plan, tuple) and plan[1] is True
-    assert plan[2]["at"](at) == at and plan[2]["at"](at).tzinfo is UTC  # UTCDateTime's own conversion
+    assert plan is not None and plan.rows is not None
+    converted = plan.converters["at"](at)  # UTCDateTime's own conversion
+    assert converted == at and converted.tzinfo is UTC
     assert row.id == ids["shop"]
 
 
@@ -209,7 +217,8 @@ def test_shop_pages_answer_the_same_on_the_cursor_as_through_sqlalchemy(app, cli
     with app.app_context():
         dialect = db.engine.dialect
     first_page = routes._shop_page(frozenset(), False, 2)._plans.get(dialect)
-    assert (first_page[1] is True) if PG_URL else (first_page is None)  # the lead's pages: on the cursor
+    # The lead's pages: on the cursor.
+    assert (first_page.rows is not None) if PG_URL else (first_page is None)
     monkeypatch.setattr(reads.Prepared, "_plain_sql", lambda _self, _dialect: None)
     routes._shop_page.cache_clear()
     assert walks == [_walk(client, who, q) for who in (captain, inspector) for q in queries]
