@@ -10,7 +10,7 @@ from flask_compress import Compress
 
 from signage.accounts import signins
 from signage.config import load_config
-from signage.core import errors, web
+from signage.core import errors, reads, web
 from signage.core.api import Api, init_api
 from signage.core.db import ping_idle_connections, utc_sessions
 from signage.core.jsonio import OrjsonProvider
@@ -46,8 +46,10 @@ def register_database(app: Flask) -> None:
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
         elif db.engine.dialect.name == "postgresql":
             utc_sessions(db.engine)
-        if not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"):
-            ping_idle_connections(db.engine, app.config["DB_PING_IDLE_SECONDS"])
+            reads.add_engine(app, db.engine)
+        for engine in reads.engines(app):
+            if not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"):
+                ping_idle_connections(engine, app.config["DB_PING_IDLE_SECONDS"])
     signins.watch_sessions()
 
 

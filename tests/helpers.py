@@ -8,6 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from signage.accounts import service
+from signage.core import reads
 from signage.core.db import db
 from signage.core.idempotency import IdempotencyRecord
 
@@ -50,19 +51,25 @@ def until(check, seconds: float = 5.0) -> bool:
 
 
 def statements_during(app, action) -> tuple[list[str], object]:
-    """The SQL statements the app's database was sent while action ran, and what it returned."""
+    """The SQL statements the app's database was sent while action ran, and what it returned.
+
+    It listens to every engine of the app; a statement listener also sends `Prepared` reads
+    through SQLAlchemy (signage/core/reads.py), so the count is of the statements either way.
+    """
     sent: list[str] = []
 
     def record(_conn, _cursor, statement, *_args):
         sent.append(statement)
 
     with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", record)
+        engines = reads.engines(app)
+    for engine in engines:
+        sa.event.listen(engine, "before_cursor_execute", record)
     try:
         result = action()
     finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
+        for engine in engines:
+            sa.event.remove(engine, "before_cursor_execute", record)
     return sent, result
 
 

@@ -6,6 +6,7 @@ import datetime
 
 import pytest
 
+from signage.core import reads
 from tests.conftest import PG_URL
 from tests.helpers import assert_problem, bearer, end_connections, make_user, sign_in
 
@@ -52,7 +53,27 @@ def test_sessions_read_times_in_utc_whatever_the_server_zone(app, client, admin,
         db.engine.dispose()
     users = client.get("/api/v1/users", headers=admin).get_json()["items"]
     assert users and all(u["created_at"].endswith("+00:00") for u in users)
-    with app.app_context(), db.engine.connect() as conn:
-        assert conn.exec_driver_sql("SHOW TIME ZONE").scalar() == "UTC"
-        when = conn.exec_driver_sql("SELECT created_at FROM users LIMIT 1").scalar()
-        assert when.tzinfo is datetime.UTC
+    with app.app_context():
+        engines = reads.engines(app)
+    assert len(engines) == 2  # the ORM's, and read-only views' own
+    for engine in engines:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW TIME ZONE").scalar() == "UTC"
+            when = conn.exec_driver_sql("SELECT created_at FROM users LIMIT 1").scalar()
+            assert when.tzinfo is datetime.UTC
+
+
+def test_read_only_views_read_on_a_pool_of_their_own_always_in_autocommit(app, client, admin):
+    with app.app_context():
+        orm, reader = reads.engines(app)
+    orm.dispose()
+    assert client.get("/api/v1/shops", headers=admin).status_code == 200  # a read-only view
+    # Returned when the request ended, and never in a transaction: each statement is its own.
+    assert reader.pool.checkedout() == 0 and reader.pool.checkedin() == 1
+    with reader.connect() as conn:
+        assert conn.connection.driver_connection.autocommit is True
+        assert conn.exec_driver_sql("SELECT now() = statement_timestamp()").scalar() is True
+    assert orm.pool.checkedin() == 0  # the sign-in check and the list did not touch the ORM's
+    # Disposing of the app's engine (a fork, tests dropping their database) disposes of both.
+    orm.dispose()
+    assert reader.pool.checkedin() == 0

@@ -63,7 +63,7 @@ def _answers(client, headers, ids) -> list[tuple[int, object, str | None]]:
 
 def _plans(app) -> dict[str, object]:
     with app.app_context():
-        dialect = db.engine.dialect
+        dialect = reads.read_engine(app).dialect
     return {name: getattr(routes, name)._plans.get(dialect, "unused") for name in HOT_READS}
 
 
@@ -92,7 +92,11 @@ def _first(app, stmt, **params):
         reads.start()
         try:
             prepared = reads.Prepared(stmt)
-            return prepared, prepared.first(**params), prepared._plans.get(db.engine.dialect, "unused")
+            return (
+                prepared,
+                prepared.first(**params),
+                prepared._plans.get(reads.read_engine(app).dialect, "unused"),
+            )
         finally:
             app.do_teardown_request()
 
@@ -215,7 +219,7 @@ def test_shop_pages_answer_the_same_on_the_cursor_as_through_sqlalchemy(app, cli
     walks = [_walk(client, who, q) for who in (captain, inspector) for q in queries]
     assert sum(len(page["items"]) for page in walks[0]) == 6
     with app.app_context():
-        dialect = db.engine.dialect
+        dialect = reads.read_engine(app).dialect
     first_page = routes._shop_page(frozenset(), False, 2)._plans.get(dialect)
     # The lead's pages: on the cursor.
     assert (first_page.rows is not None) if PG_URL else (first_page is None)
