@@ -220,9 +220,11 @@ def test_shop_pages_answer_the_same_on_the_cursor_as_through_sqlalchemy(app, cli
     assert sum(len(page["items"]) for page in walks[0]) == 6
     with app.app_context():
         dialect = reads.read_engine(app).dialect
-    first_page = routes._shop_page(frozenset(), False, 2)._plans.get(dialect)
-    # The lead's pages: on the cursor.
-    assert (first_page.rows is not None) if PG_URL else (first_page is None)
+    assert sum(len(page["items"]) for page in walks[len(queries)]) == 5  # the inspector's zone's
+    # The lead's pages and the inspector's (their zones one array parameter): on the cursor.
+    for shape in (frozenset(), frozenset({"zones"})):
+        first_page = routes._shop_page(shape, False, 2)._plans.get(dialect)
+        assert (first_page.rows is not None) if PG_URL else (first_page is None)
     monkeypatch.setattr(reads.Prepared, "_plain_sql", lambda _self, _dialect: None)
     routes._shop_page.cache_clear()
     assert walks == [_walk(client, who, q) for who in (captain, inspector) for q in queries]

@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, registry
+from sqlalchemy.sql.functions import FunctionElement
 
 from signage.core import clock
 
@@ -77,6 +79,38 @@ def inline_limit(rows: int) -> sa.BindParameter:
     own statement, and clients use few.
     """
     return sa.literal(rows, literal_execute=True)
+
+
+class InList(FunctionElement):
+    """`column IN` a list sent as one parameter (see `in_list`)."""
+
+    type = sa.types.NullType()  # not Boolean: SQLite would write `= 1` after it
+    inherit_cache = True
+    name = "in_list"
+
+
+def in_list(column: sa.ColumnElement, key: str) -> InList:
+    """`column IN` the list passed as parameter `key`, as one statement whatever its length.
+
+    On PostgreSQL `column = ANY(:key)`: the list is one array parameter, so the SQL is the same for
+    one item or ten, psycopg prepares it once and `reads.Prepared` can run it on the cursor. An
+    expanding IN writes a placeholder per item, a statement per length. Elsewhere (SQLite) it is
+    that expanding IN.
+    """
+    return InList(column, sa.bindparam(key))
+
+
+@compiles(InList)
+def _in_list(element: InList, compiler, **kw) -> str:
+    column, param = element.clauses
+    return compiler.process(column.in_(sa.bindparam(param.key, expanding=True)), **kw)
+
+
+@compiles(InList, "postgresql")
+def _in_list_postgresql(element: InList, compiler, **kw) -> str:
+    column, param = element.clauses
+    array = sa.bindparam(param.key, type_=postgresql.ARRAY(column.type))
+    return compiler.process(column == sa.any_(array), **kw)
 
 
 def insert_or_skip(table: sa.Table, index_elements: list[str]):

@@ -11,7 +11,7 @@ from flask.views import MethodView
 from signage.core import reads
 from signage.core.access import STAFF, read_only, roles
 from signage.core.api import Blueprint
-from signage.core.db import db
+from signage.core.db import db, in_list
 from signage.core.errors import Problem, field_error, get_or_404
 from signage.core.etag import check_if_match, etag, requires_if_match
 from signage.core.pagination import after_keys, keyset_page, page_schema, prepared_page
@@ -69,7 +69,7 @@ def _shops_where(filters: frozenset[str]) -> sa.Select:
     user may read), zone_id, road_id, status, like (name or address), since."""
     stmt = sa.select(Shop)
     if "zones" in filters:
-        stmt = stmt.where(Shop.zone_id.in_(sa.bindparam("zones", expanding=True)))
+        stmt = stmt.where(in_list(Shop.zone_id, "zones"))
     if "zone_id" in filters:
         stmt = stmt.where(Shop.zone_id == sa.bindparam("zone_id"))
     if "road_id" in filters:
