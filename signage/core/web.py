@@ -183,7 +183,12 @@ def init_web(app: Flask) -> None:
         # rather than let the database fail the statement (a 500 on PostgreSQL, stored on SQLite).
         if not request.path.startswith("/api/") or BATCH_SIGNED_IN in request.environ:
             return  # a batch's operations: the batch's own body was checked whole
-        found = [name for name, value in request.args.items(multi=True) if "\x00" in name + value]
+        query = request.environ.get("QUERY_STRING", "")
+        found = (
+            [name for name, value in request.args.items(multi=True) if "\x00" in name + value]
+            if "%00" in query or "\x00" in query  # how a NUL gets into the query; most have none
+            else []
+        )
         if request.method in BODY_METHODS:  # reading `form` parses a body, even an absent one
             found += [name for name, value in request.form.items(multi=True) if "\x00" in name + value]
             if request.is_json and (request.content_length or 0) > 0:
