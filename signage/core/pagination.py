@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import uuid
 from collections.abc import Callable, Sequence
@@ -60,10 +61,18 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+@functools.lru_cache(maxsize=256)
+def _key_type(key: sa.ColumnElement) -> sa.types.TypeEngine:
+    """key's column type, found once per key: reading `type` through an ORM attribute takes
+    about 11 µs, and was most of decoding a cursor."""
+    return key.type
+
+
 def _of_type(value: Any, key: sa.ColumnElement) -> bool:
     """Whether a cursor's value fits its key's column: a forged cursor is a 422, not a failed
     statement (a naive time, text for an id)."""
-    stored = getattr(key.type, "impl_instance", key.type)  # a TypeDecorator: what it stores
+    column_type = _key_type(key)
+    stored = getattr(column_type, "impl_instance", column_type)  # a TypeDecorator: what it stores
     try:
         expected = stored.python_type
     except NotImplementedError:
@@ -143,7 +152,8 @@ def keyset_page(
     limit = min(limit, current_app.config["PAGE_LIMIT_MAX"])
     if cursor:
         # Bind with each column's own type so UUIDs and UTC times compare as stored.
-        after = [sa.literal(v, type_=k.type) for k, v in zip(keys, decode_cursor(cursor, keys), strict=True)]
+        values = decode_cursor(cursor, keys)
+        after = [sa.literal(v, type_=_key_type(k)) for k, v in zip(keys, values, strict=True)]
         stmt = stmt.where(sa.tuple_(*keys) > sa.tuple_(*after))
     stmt = stmt.order_by(*keys).limit(inline_limit(limit + 1))
     # Records through the session; plain rows through the read connection (signage/core/reads.py).
