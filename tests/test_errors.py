@@ -178,6 +178,25 @@ def test_request_log_does_not_read_the_database_after_a_rollback(app, client, ad
     assert len([s for s in statements if "\nFROM users" in s]) == 1
 
 
+@pytest.mark.parametrize("edge", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_time_the_calendar_cannot_hold_in_utc_is_422_naming_it(client, admin, edge):
+    # Valid ISO 8601, but year 0 or 10000 once in UTC, as times are stored: it used to fail
+    # on the way to the database (500).
+    for path in ("/api/v1/shops", "/api/v1/signs", "/api/v1/hazards", "/api/v1/patrols"):
+        response = client.get(path, query_string={"updated_since": edge}, headers=admin)
+        assert "updated_since" in assert_problem(response, 422, "validation-error")["errors"], path
+    body = client.post("/api/v1/shops", json={"recorded_at": edge}, headers=admin)
+    assert "recorded_at" in assert_problem(body, 422, "validation-error")["errors"]
+    # The same instant written in another zone reads as in UTC.
+    near_edge = (
+        edge.replace("+01:00", "-01:00") if edge.startswith("0001") else edge.replace("-01:00", "+01:00")
+    )
+    assert (
+        client.get("/api/v1/shops", query_string={"updated_since": near_edge}, headers=admin).status_code
+        == 200
+    )
+
+
 def test_nul_character_in_a_query_or_json_value_is_422_naming_it(client, admin):
     query = client.get("/api/v1/shops", query_string={"q": "阿\x00芳"}, headers=admin)
     assert "q" in assert_problem(query, 422, "validation-error")["errors"]

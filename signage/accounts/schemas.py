@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from signage.core.fields import AwareDateTime
 from signage.core.pagination import PageArgsSchema
 
 USERNAME = validate.Regexp(r"^[A-Za-z0-9_.-]{2,64}$", error="use 2-64 letters, digits, '.', '_' or '-'")
@@ -22,8 +23,8 @@ class UserSchema(ma.Schema):
     phone = ma.fields.String(allow_none=True)
     is_active = ma.fields.Boolean()
     zones = ma.fields.List(ma.fields.String(), attribute="zone_codes")
-    created_at = ma.fields.AwareDateTime()
-    updated_at = ma.fields.AwareDateTime()
+    created_at = AwareDateTime()
+    updated_at = AwareDateTime()
     version = ma.fields.Integer()
 
 
@@ -87,5 +88,5 @@ class TokenSchema(ma.Schema):
     token_type = ma.fields.String(required=True)
     expires_in = ma.fields.Integer(required=True, metadata={"description": "Seconds"})
     refresh_token = ma.fields.String(required=True)
-    refresh_expires_at = ma.fields.AwareDateTime(required=True)
+    refresh_expires_at = AwareDateTime(required=True)
     user = ma.fields.Nested(UserSchema, required=True)

@@ -9,6 +9,7 @@ from flask.views import MethodView
 from signage.core.access import roles
 from signage.core.api import Blueprint
 from signage.core.audit import Event
+from signage.core.fields import AwareDateTime
 from signage.core.pagination import PageArgsSchema, keyset_page, page_schema
 
 blp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="Audit trail")
@@ -18,7 +19,7 @@ class EventSchema(ma.Schema):
     """One recorded change."""
 
     id = ma.fields.Integer()
-    occurred_at = ma.fields.AwareDateTime()
+    occurred_at = AwareDateTime()
     actor_id = ma.fields.UUID(allow_none=True)
     actor_role = ma.fields.String(allow_none=True)
     entity = ma.fields.String()

@@ -8,6 +8,7 @@ from marshmallow import validate
 
 from signage.catalog import ContactMethod, HazardCategory, HazardState, ImmediateMeasure, Severity, Shift
 from signage.core.dump import LeanSchema
+from signage.core.fields import AwareDateTime
 from signage.core.pagination import PageArgsSchema
 from signage.hazards.lifecycle import allowed_actions
 from signage.patrols.schemas import LAT, LNG, client_id_field, coord_system_field, recorded_at_field
@@ -35,7 +36,7 @@ class HazardPhotoSchema(LeanSchema):
     photo_id = ma.fields.UUID()
     stage = ma.fields.String(metadata={"description": "finding, fix or verification"})
     added_by_id = ma.fields.UUID()
-    added_at = ma.fields.AwareDateTime()
+    added_at = AwareDateTime()
 
 
 class EvidenceFlagSchema(ma.Schema):
@@ -75,16 +76,16 @@ class HazardSchema(LeanSchema):
         lambda h: allowed_actions(h.state),
         metadata={"description": "Actions the lifecycle allows from the current state"},
     )
-    found_at = ma.fields.AwareDateTime()
+    found_at = AwareDateTime()
     found_by_id = ma.fields.UUID()
     lat = ma.fields.Float()
     lng = ma.fields.Float()
-    deadline_at = ma.fields.AwareDateTime()
-    notified_at = ma.fields.AwareDateTime(allow_none=True)
+    deadline_at = AwareDateTime()
+    notified_at = AwareDateTime(allow_none=True)
     contact_method = ma.fields.String(allow_none=True)
     immediate_measure = ma.fields.String(allow_none=True)
-    fix_submitted_at = ma.fields.AwareDateTime(allow_none=True)
-    rectified_at = ma.fields.AwareDateTime(allow_none=True)
+    fix_submitted_at = AwareDateTime(allow_none=True)
+    rectified_at = AwareDateTime(allow_none=True)
     verified_by_id = ma.fields.UUID(allow_none=True)
     fixed_on_spot = ma.fields.Boolean()
     rework_count = ma.fields.Integer(metadata={"description": "Failed verifications"})
@@ -94,9 +95,9 @@ class HazardSchema(LeanSchema):
     evidence_flags = ma.fields.List(
         ma.fields.Nested(EvidenceFlagSchema), metadata={"description": "Supervisors and admins only"}
     )
-    recorded_at = ma.fields.AwareDateTime(allow_none=True)
-    created_at = ma.fields.AwareDateTime()
-    updated_at = ma.fields.AwareDateTime()
+    recorded_at = AwareDateTime(allow_none=True)
+    created_at = AwareDateTime()
+    updated_at = AwareDateTime()
     version = ma.fields.Integer()
 
     @ma.post_dump
@@ -122,14 +123,12 @@ class HazardCreateSchema(ma.Schema):
     shift = ma.fields.String(
         validate=SHIFT, metadata={"description": "Without a patrol: default night if found after dark"}
     )
-    found_at = ma.fields.AwareDateTime(metadata={"description": "Default: recorded_at, else now"})
+    found_at = AwareDateTime(metadata={"description": "Default: recorded_at, else now"})
     lat = ma.fields.Float(validate=LAT, metadata={"description": "Default: the sign's position"})
     lng = ma.fields.Float(validate=LNG)
     coord_system = coord_system_field()
     photo_ids = _photo_ids()
-    deadline_at = ma.fields.AwareDateTime(
-        metadata={"description": "Default: found_at plus the deadline rule's hours"}
-    )
+    deadline_at = AwareDateTime(metadata={"description": "Default: found_at plus the deadline rule's hours"})
     recorded_at = recorded_at_field()
 
 
@@ -146,7 +145,7 @@ class NotifySchema(_ActionSchema):
         required=True, validate=validate.OneOf([c.value for c in ContactMethod])
     )
     contact_name = ma.fields.String(load_default=None, validate=validate.Length(max=100))
-    deadline_at = ma.fields.AwareDateTime(metadata={"description": "Default: keep the rule's deadline"})
+    deadline_at = AwareDateTime(metadata={"description": "Default: keep the rule's deadline"})
     immediate_measure = ma.fields.String(
         load_default="none", validate=validate.OneOf([m.value for m in ImmediateMeasure])
     )
@@ -169,7 +168,7 @@ class VerifySchema(_ActionSchema):
     patrol_id = ma.fields.UUID(
         metadata={"description": "The patrol verifying; a night patrol lets a lighting hazard pass"}
     )
-    deadline_at = ma.fields.AwareDateTime(metadata={"description": "On fail: a new deadline"})
+    deadline_at = AwareDateTime(metadata={"description": "On fail: a new deadline"})
 
 
 class FixOnSpotSchema(_ActionSchema):
@@ -183,7 +182,7 @@ class ReopenSchema(_ActionSchema):
     """Reopen a rectified case (supervisors)."""
 
     reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=1000))
-    deadline_at = ma.fields.AwareDateTime(metadata={"description": "Default: now plus the rule's hours"})
+    deadline_at = AwareDateTime(metadata={"description": "Default: now plus the rule's hours"})
 
 
 class HazardQueryArgsSchema(PageArgsSchema):
@@ -201,7 +200,7 @@ class HazardQueryArgsSchema(PageArgsSchema):
     severity = ma.fields.List(ma.fields.String(validate=SEVERITY))
     overdue = ma.fields.Boolean(metadata={"description": "Open and past the deadline, now"})
     flagged = ma.fields.Boolean(metadata={"description": "Supervisors and admins only"})
-    updated_since = ma.fields.AwareDateTime(
+    updated_since = AwareDateTime(
         metadata={"description": "Changed since; the list is then ordered by updated_at"}
     )
 
@@ -212,8 +211,8 @@ class HistoryItemSchema(ma.Schema):
     id = ma.fields.String()
     kind = ma.fields.String()
     step_no = ma.fields.Integer(metadata={"description": "Transitions: 1, 2, 3... in lifecycle order"})
-    at = ma.fields.AwareDateTime(metadata={"description": "When it happened"})
-    received_at = ma.fields.AwareDateTime(metadata={"description": "When the server stored it"})
+    at = AwareDateTime(metadata={"description": "When it happened"})
+    received_at = AwareDateTime(metadata={"description": "When the server stored it"})
     action = ma.fields.String()
     from_state = ma.fields.String()
     to_state = ma.fields.String()
@@ -240,7 +239,7 @@ class DeadlineRuleSchema(ma.Schema):
     category = ma.fields.String()
     severity = ma.fields.String()
     hours = ma.fields.Integer()
-    updated_at = ma.fields.AwareDateTime()
+    updated_at = AwareDateTime()
     version = ma.fields.Integer()
 
 

@@ -7,7 +7,7 @@ from marshmallow import validate
 
 from signage.catalog import BusinessType, RoadSide, ShopStatus, SignKind, SignStatus
 from signage.core.dump import LeanSchema
-from signage.core.fields import RecordedAt
+from signage.core.fields import AwareDateTime, RecordedAt
 from signage.core.location import LocationSchema
 from signage.core.pagination import PageArgsSchema
 from signage.ledger.coords import SYSTEMS
@@ -90,9 +90,9 @@ class ShopSchema(LeanSchema):
     business_type = ma.fields.String(allow_none=True)
     status = ma.fields.String()
     registered_by_id = ma.fields.UUID()
-    registered_at = ma.fields.AwareDateTime(attribute="created_at")
-    recorded_at = ma.fields.AwareDateTime(allow_none=True)
-    updated_at = ma.fields.AwareDateTime()
+    registered_at = AwareDateTime(attribute="created_at")
+    recorded_at = AwareDateTime(allow_none=True)
+    updated_at = AwareDateTime()
     version = ma.fields.Integer()
     distance_m = ma.fields.Float(metadata={"description": "Only in `near` searches: metres from the point"})
 
@@ -112,7 +112,7 @@ class ShopQueryArgsSchema(PageArgsSchema):
         validate=validate.Length(min=1, max=100), metadata={"description": "In name or address"}
     )
     status = ma.fields.String(validate=validate.OneOf(_values(ShopStatus)))
-    updated_since = ma.fields.AwareDateTime(metadata={"description": "Changed at or after (for sync)"})
+    updated_since = AwareDateTime(metadata={"description": "Changed at or after (for sync)"})
 
 
 class SignContentFields(ma.Schema):
@@ -187,13 +187,13 @@ class SignSchema(LeanSchema):
     lat = ma.fields.Float(allow_none=True)
     lng = ma.fields.Float(allow_none=True)
     status = ma.fields.String()
-    removed_at = ma.fields.AwareDateTime(allow_none=True)
+    removed_at = AwareDateTime(allow_none=True)
     current_version_no = ma.fields.Integer()
     current_photo_id = ma.fields.UUID(allow_none=True)
     created_by_id = ma.fields.UUID()
-    created_at = ma.fields.AwareDateTime()
-    recorded_at = ma.fields.AwareDateTime(allow_none=True)
-    updated_at = ma.fields.AwareDateTime()
+    created_at = AwareDateTime()
+    recorded_at = AwareDateTime(allow_none=True)
+    updated_at = AwareDateTime()
     version = ma.fields.Integer()
 
 
@@ -212,8 +212,8 @@ class SignVersionSchema(LeanSchema):
     photo_id = ma.fields.UUID(allow_none=True)
     note = ma.fields.String()
     recorded_by_id = ma.fields.UUID()
-    recorded_at = ma.fields.AwareDateTime(allow_none=True)
-    created_at = ma.fields.AwareDateTime()
+    recorded_at = AwareDateTime(allow_none=True)
+    created_at = AwareDateTime()
 
 
 class SignQueryArgsSchema(PageArgsSchema):
@@ -225,7 +225,7 @@ class SignQueryArgsSchema(PageArgsSchema):
     kind = ma.fields.String(validate=validate.OneOf(_values(SignKind)))
     status = ma.fields.String(validate=validate.OneOf(_values(SignStatus)))
     lit = ma.fields.Boolean()
-    updated_since = ma.fields.AwareDateTime()
+    updated_since = AwareDateTime()
 
 
 class LedgerExportArgsSchema(ma.Schema):

@@ -7,6 +7,7 @@ from flask_smorest.fields import Upload
 from marshmallow import validate
 
 from signage.catalog import DeliveryMethod
+from signage.core.fields import AwareDateTime
 from signage.core.pagination import PageArgsSchema
 from signage.ledger.coords import SYSTEMS
 from signage.paperwork import service
@@ -28,7 +29,7 @@ class TemplateSchema(ma.Schema):
     body = ma.fields.String(dump_only=True, metadata={"description": "Jinja2 text with placeholders"})
     note = ma.fields.String(dump_only=True)
     created_by_id = ma.fields.UUID(dump_only=True, allow_none=True)
-    created_at = ma.fields.AwareDateTime(dump_only=True)
+    created_at = AwareDateTime(dump_only=True)
 
 
 class TemplateCreateSchema(ma.Schema):
@@ -69,7 +70,7 @@ class NoticeCreateSchema(_Place):
     )
     delivery_method = ma.fields.String(load_default=None, allow_none=True, validate=DELIVERY)
     delivery_note = ma.fields.String(load_default="", validate=validate.Length(max=300))
-    recorded_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
+    recorded_at = AwareDateTime(load_default=None, allow_none=True)
 
 
 class NoticeSchema(ma.Schema):
@@ -90,19 +91,19 @@ class NoticeSchema(ma.Schema):
     access_code = ma.fields.String(metadata={"description": "Printed on the notice; opens the owner's view"})
     owner_url = ma.fields.Function(service.owner_url, metadata={"description": "What the QR code opens"})
     issued_by_id = ma.fields.UUID()
-    issued_at = ma.fields.AwareDateTime()
+    issued_at = AwareDateTime()
     lat = ma.fields.Float(allow_none=True)
     lng = ma.fields.Float(allow_none=True)
     place = ma.fields.String()
     delivery_method = ma.fields.String(allow_none=True)
-    delivered_at = ma.fields.AwareDateTime(allow_none=True)
+    delivered_at = AwareDateTime(allow_none=True)
     delivered_by_id = ma.fields.UUID(allow_none=True)
     delivery_note = ma.fields.String()
-    acknowledged_at = ma.fields.AwareDateTime(allow_none=True)
+    acknowledged_at = AwareDateTime(allow_none=True)
     acknowledged_by_id = ma.fields.UUID(allow_none=True)
-    recorded_at = ma.fields.AwareDateTime(allow_none=True)
-    created_at = ma.fields.AwareDateTime()
-    updated_at = ma.fields.AwareDateTime()
+    recorded_at = AwareDateTime(allow_none=True)
+    created_at = AwareDateTime()
+    updated_at = AwareDateTime()
     version = ma.fields.Integer(metadata={"description": "Changes with each update (the ETag)"})
 
 
@@ -118,7 +119,7 @@ class DeliverySchema(ma.Schema):
 
     method = ma.fields.String(required=True, validate=DELIVERY)
     note = ma.fields.String(load_default="", validate=validate.Length(max=300))
-    recorded_at = ma.fields.AwareDateTime(
+    recorded_at = AwareDateTime(
         load_default=None, allow_none=True, metadata={"description": "When the phone recorded it"}
     )
 
@@ -178,11 +179,11 @@ class CommitmentCreateSchema(ma.Schema):
     paper_photo_id = ma.fields.UUID(
         load_default=None, allow_none=True, metadata={"description": "A photo of the signed paper"}
     )
-    signed_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
+    signed_at = AwareDateTime(load_default=None, allow_none=True)
     valid_until = ma.fields.Date(
         load_default=None, allow_none=True, metadata={"description": "Default: one year after signing"}
     )
-    recorded_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
+    recorded_at = AwareDateTime(load_default=None, allow_none=True)
 
 
 class CommitmentSchema(ma.Schema):
@@ -200,17 +201,17 @@ class CommitmentSchema(ma.Schema):
     content_sha256 = ma.fields.String()
     signer_name = ma.fields.String()
     signer_role = ma.fields.String()
-    signed_at = ma.fields.AwareDateTime()
+    signed_at = AwareDateTime()
     valid_from = ma.fields.Date()
     valid_until = ma.fields.Date()
     witnessed_by_id = ma.fields.UUID()
     signature_photo_id = ma.fields.UUID(allow_none=True)
     paper_photo_id = ma.fields.UUID(allow_none=True)
-    superseded_at = ma.fields.AwareDateTime(allow_none=True)
+    superseded_at = AwareDateTime(allow_none=True)
     superseded_by_id = ma.fields.UUID(allow_none=True)
-    recorded_at = ma.fields.AwareDateTime(allow_none=True)
-    created_at = ma.fields.AwareDateTime()
-    updated_at = ma.fields.AwareDateTime()
+    recorded_at = AwareDateTime(allow_none=True)
+    created_at = AwareDateTime()
+    updated_at = AwareDateTime()
     version = ma.fields.Integer()
 
 

@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from signage.catalog import CoordSystem, Shift
+from signage.core.fields import AwareDateTime
 from signage.core.pagination import PageArgsSchema
 
 LAT = validate.Range(min=-90, max=90)
@@ -27,9 +28,9 @@ def client_id_field() -> ma.fields.UUID:
     return ma.fields.UUID(metadata={"description": "Optional id made on the phone"})
 
 
-def recorded_at_field() -> ma.fields.AwareDateTime:
+def recorded_at_field() -> AwareDateTime:
     """When the phone recorded the thing it sends."""
-    return ma.fields.AwareDateTime(
+    return AwareDateTime(
         metadata={"description": "When the phone recorded it; refused if in the future beyond clock skew"}
     )
 
@@ -41,8 +42,8 @@ class PatrolSchema(ma.Schema):
     zone_id = ma.fields.UUID()
     zone = ma.fields.String(attribute="zone.code")
     shift = ma.fields.String()
-    started_at = ma.fields.AwareDateTime()
-    ended_at = ma.fields.AwareDateTime(allow_none=True)
+    started_at = AwareDateTime()
+    ended_at = AwareDateTime(allow_none=True)
     started_by_id = ma.fields.UUID()
     member_ids = ma.fields.List(ma.fields.UUID())
     note = ma.fields.String()
@@ -50,9 +51,9 @@ class PatrolSchema(ma.Schema):
     duration_s = ma.fields.Integer(allow_none=True, metadata={"description": "Null while under way"})
     shops_visited = ma.fields.Integer(metadata={"description": "Distinct shops with a visit"})
     point_count = ma.fields.Integer()
-    recorded_at = ma.fields.AwareDateTime(allow_none=True)
-    created_at = ma.fields.AwareDateTime()
-    updated_at = ma.fields.AwareDateTime()
+    recorded_at = AwareDateTime(allow_none=True)
+    created_at = AwareDateTime()
+    updated_at = AwareDateTime()
     version = ma.fields.Integer()
 
 
@@ -62,7 +63,7 @@ class PatrolCreateSchema(ma.Schema):
     id = client_id_field()
     zone_id = ma.fields.UUID(required=True)
     shift = ma.fields.String(required=True, validate=SHIFT)
-    started_at = ma.fields.AwareDateTime(metadata={"description": "Default: recorded_at, else now"})
+    started_at = AwareDateTime(metadata={"description": "Default: recorded_at, else now"})
     member_ids = ma.fields.List(
         ma.fields.UUID(), load_default=list, metadata={"description": "Partners on the patrol"}
     )
@@ -73,7 +74,7 @@ class PatrolCreateSchema(ma.Schema):
 class PatrolEndSchema(ma.Schema):
     """End a patrol."""
 
-    ended_at = ma.fields.AwareDateTime(metadata={"description": "Default: now"})
+    ended_at = AwareDateTime(metadata={"description": "Default: now"})
 
 
 class PatrolQueryArgsSchema(PageArgsSchema):
@@ -83,13 +84,13 @@ class PatrolQueryArgsSchema(PageArgsSchema):
     shift = ma.fields.String(validate=SHIFT)
     member = ma.fields.UUID(metadata={"description": "Patrols this user walked"})
     active = ma.fields.Boolean(metadata={"description": "true: under way; false: ended"})
-    updated_since = ma.fields.AwareDateTime()
+    updated_since = AwareDateTime()
 
 
 class TrackPointSchema(ma.Schema):
     """One GPS fix."""
 
-    at = ma.fields.AwareDateTime(required=True)
+    at = AwareDateTime(required=True)
     lat = ma.fields.Float(required=True, validate=LAT)
     lng = ma.fields.Float(required=True, validate=LNG)
     accuracy_m = ma.fields.Float(allow_none=True, validate=validate.Range(min=0))
@@ -108,7 +109,7 @@ class RejectedPointSchema(ma.Schema):
     """A fix that was not kept, and why."""
 
     index = ma.fields.Integer()
-    at = ma.fields.AwareDateTime()
+    at = AwareDateTime()
     reason = ma.fields.String()
 
 
@@ -137,7 +138,7 @@ class VisitSchema(ma.Schema):
     patrol_id = ma.fields.UUID()
     shop_id = ma.fields.UUID()
     inspector_id = ma.fields.UUID()
-    visited_at = ma.fields.AwareDateTime()
+    visited_at = AwareDateTime()
     checked = ma.fields.List(ma.fields.String())
     findings = ma.fields.String()
     notice_handed = ma.fields.Boolean()
@@ -146,8 +147,8 @@ class VisitSchema(ma.Schema):
     note = ma.fields.String()
     lat = ma.fields.Float(allow_none=True)
     lng = ma.fields.Float(allow_none=True)
-    recorded_at = ma.fields.AwareDateTime(allow_none=True)
-    created_at = ma.fields.AwareDateTime()
+    recorded_at = AwareDateTime(allow_none=True)
+    created_at = AwareDateTime()
 
 
 class VisitCreateSchema(ma.Schema):
@@ -155,7 +156,7 @@ class VisitCreateSchema(ma.Schema):
 
     id = client_id_field()
     shop_id = ma.fields.UUID(required=True)
-    visited_at = ma.fields.AwareDateTime(metadata={"description": "Default: recorded_at, else now"})
+    visited_at = AwareDateTime(metadata={"description": "Default: recorded_at, else now"})
     checked = ma.fields.List(
         ma.fields.String(validate=validate.Length(min=1, max=50)),
         load_default=list,
@@ -225,7 +226,7 @@ class PlanSchema(ma.Schema):
     zone = ma.fields.String()
     shift = ma.fields.String()
     start = ma.fields.Nested(PointSchema)
-    generated_at = ma.fields.AwareDateTime()
+    generated_at = AwareDateTime()
     candidates = ma.fields.Integer(metadata={"description": "Stops found before cutting to limit"})
     total_m = ma.fields.Float()
     stops = ma.fields.List(ma.fields.Nested(StopSchema))

@@ -6,6 +6,8 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 from werkzeug.datastructures import FileStorage
 
+from signage.core.fields import AwareDateTime
+
 
 class ImageFile(Upload):
     """A file part of a multipart body; a plain text field of the same name is refused."""
@@ -31,7 +33,7 @@ class PhotoUploadSchema(ma.Schema):
             "carries the stored photo's id instead."
         }
     )
-    recorded_at = ma.fields.AwareDateTime(metadata={"description": "When the phone recorded the photo"})
+    recorded_at = AwareDateTime(metadata={"description": "When the phone recorded the photo"})
 
 
 class PhotoUrlsSchema(ma.Schema):
@@ -50,7 +52,7 @@ class PhotoSchema(ma.Schema):
     size = ma.fields.Integer(dump_only=True, metadata={"description": "Bytes uploaded"})
     width = ma.fields.Integer(dump_only=True, metadata={"description": "Pixels, upright"})
     height = ma.fields.Integer(dump_only=True, metadata={"description": "Pixels, upright"})
-    taken_at = ma.fields.AwareDateTime(
+    taken_at = AwareDateTime(
         dump_only=True,
         allow_none=True,
         metadata={"description": "EXIF capture time (evidence), when present"},
@@ -62,8 +64,8 @@ class PhotoSchema(ma.Schema):
         dump_only=True, allow_none=True, metadata={"description": "EXIF GPS longitude, WGS-84"}
     )
     uploaded_by_id = ma.fields.UUID(dump_only=True, metadata={"description": "Who first uploaded it"})
-    created_at = ma.fields.AwareDateTime(dump_only=True)
-    recorded_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
+    created_at = AwareDateTime(dump_only=True)
+    recorded_at = AwareDateTime(dump_only=True, allow_none=True)
     urls = ma.fields.Nested(PhotoUrlsSchema, dump_only=True)
 
     @ma.post_dump

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from signage.core.fields import AwareDateTime
 from signage.core.pagination import PageArgsSchema
 
 LAT = validate.Range(min=-90, max=90)
@@ -19,7 +20,7 @@ class ZoneSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
     center_lat = ma.fields.Float(allow_none=True, validate=LAT)
     center_lng = ma.fields.Float(allow_none=True, validate=LNG)
-    updated_at = ma.fields.AwareDateTime(dump_only=True)
+    updated_at = AwareDateTime(dump_only=True)
     version = ma.fields.Integer(dump_only=True)
 
 
@@ -42,7 +43,7 @@ class RoadSchema(ma.Schema):
     start_lng = ma.fields.Float(allow_none=True, validate=LNG)
     end_lat = ma.fields.Float(allow_none=True, validate=LAT)
     end_lng = ma.fields.Float(allow_none=True, validate=LNG)
-    updated_at = ma.fields.AwareDateTime(dump_only=True)
+    updated_at = AwareDateTime(dump_only=True)
     version = ma.fields.Integer(dump_only=True)
 
 
