@@ -109,7 +109,7 @@ class SqlCapture:
 
     def __init__(self, database_url: str, headers: dict):
         from signage import create_app
-        from signage.core.db import db
+        from signage.core import reads
 
         self.app = create_app({"SQLALCHEMY_DATABASE_URI": generate.engine_url(database_url)})
         import logging
@@ -117,7 +117,7 @@ class SqlCapture:
         logging.getLogger("signage").setLevel(logging.WARNING)
         self.headers = headers
         with self.app.app_context():
-            self.engine = db.engine
+            self.engines = reads.engines(self.app)  # the ORM's and read-only views' own
 
     def statements(self, request: load.Request) -> list[load.Statement]:
         """The (sql, parameters) the endpoint executes for request (a stream: its first rows)."""
@@ -128,7 +128,8 @@ class SqlCapture:
         def record(_conn, _cursor, statement, parameters, _context, _many):
             seen.append((statement, parameters))
 
-        sa.event.listen(self.engine, "before_cursor_execute", record)
+        for engine in self.engines:
+            sa.event.listen(engine, "before_cursor_execute", record)
         try:
             client = self.app.test_client()
             response = client.open(
@@ -141,7 +142,10 @@ class SqlCapture:
                 next(chunks, None)
             response.close()
         finally:
-            sa.event.remove(self.engine, "before_cursor_execute", record)
+            for engine in self.engines:
+                sa.event.remove(engine, "before_cursor_execute", record)
+        if not seen:  # a baseline of no statements would measure nothing, and look fast
+            raise RuntimeError(f"{request.method} {request.path}: no SQL was captured")
         return seen
 
 
