@@ -197,6 +197,25 @@ def test_a_time_the_calendar_cannot_hold_in_utc_is_422_naming_it(client, admin, 
     )
 
 
+@pytest.mark.parametrize(
+    ("path", "first", "last"),
+    [
+        ("/api/v1/reports/rectification", "from", "to"),
+        ("/api/v1/notices", "issued_from", "issued_to"),
+        ("/api/v1/commitments", "signed_from", "signed_to"),
+    ],
+)
+def test_a_period_at_the_calendars_ends_is_422_naming_it(client, admin, path, first, last):
+    # A period's days become instants in UTC (its start, the day after its end): on the
+    # calendar's first or last day that failed as a 500.
+    start = client.get(path, query_string={first: "0001-01-01"}, headers=admin)
+    assert first in assert_problem(start, 422, "validation-error")["errors"]
+    end = client.get(path, query_string={last: "9999-12-31"}, headers=admin)
+    assert last in assert_problem(end, 422, "validation-error")["errors"]
+    inside = client.get(path, query_string={first: "0001-01-02", last: "9999-12-30"}, headers=admin)
+    assert inside.status_code == 200, inside.get_data(as_text=True)
+
+
 def test_nul_character_in_a_query_or_json_value_is_422_naming_it(client, admin):
     query = client.get("/api/v1/shops", query_string={"q": "阿\x00芳"}, headers=admin)
     assert "q" in assert_problem(query, 422, "validation-error")["errors"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, date
 
 import marshmallow as ma
 
@@ -23,6 +23,20 @@ class AwareDateTime(ma.fields.AwareDateTime):
             return when.astimezone(UTC)
         except OverflowError:
             raise ma.ValidationError("is outside the calendar once in UTC") from None
+
+
+class LocalDay(ma.fields.Date):
+    """A local day (YYYY-MM-DD) that bounds a period: its start and the next day's start must be
+    instants the calendar holds in UTC, so the first and last days of the calendar are refused
+    (422 naming the field) rather than failing as the period is worked out."""
+
+    FIRST, LAST = date(1, 1, 2), date(9999, 12, 30)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        day = super()._deserialize(value, attr, data, **kwargs)
+        if not self.FIRST <= day <= self.LAST:
+            raise ma.ValidationError(f"must be between {self.FIRST} and {self.LAST}")
+        return day
 
 
 class RecordedAt(AwareDateTime):

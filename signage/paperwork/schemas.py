@@ -7,7 +7,7 @@ from flask_smorest.fields import Upload
 from marshmallow import validate
 
 from signage.catalog import DeliveryMethod
-from signage.core.fields import AwareDateTime
+from signage.core.fields import AwareDateTime, LocalDay
 from signage.core.pagination import PageArgsSchema
 from signage.ledger.coords import SYSTEMS
 from signage.paperwork import service
@@ -133,8 +133,8 @@ class _Area(PageArgsSchema):
 class NoticeQueryArgsSchema(_Area):
     """Filters for the notice list (dates are days in the team's time zone, inclusive)."""
 
-    issued_from = ma.fields.Date()
-    issued_to = ma.fields.Date()
+    issued_from = LocalDay()
+    issued_to = LocalDay()
     delivery = ma.fields.String(
         validate=validate.OneOf([*DELIVERY.choices, "none"]),
         metadata={"description": "A delivery method, or none for notices not yet delivered"},
@@ -225,8 +225,8 @@ class CommitmentListItemSchema(CommitmentSchema):
 class CommitmentQueryArgsSchema(_Area):
     """Filters for the commitment list (dates are days in the team's time zone, inclusive)."""
 
-    signed_from = ma.fields.Date()
-    signed_to = ma.fields.Date()
+    signed_from = LocalDay()
+    signed_to = LocalDay()
     status = ma.fields.String(validate=validate.OneOf(STATUSES))
     expiring_within = ma.fields.Integer(
         validate=validate.Range(min=0, max=3660),

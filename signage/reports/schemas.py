@@ -7,6 +7,7 @@ from marshmallow import validate
 from webargs.fields import DelimitedList
 
 from signage.catalog import HazardCategory, Severity, Shift
+from signage.core.fields import LocalDay
 from signage.reports.rectification import DEFINITIONS, GROUPINGS
 
 FORMATS = ["json", "csv", "xlsx"]
@@ -15,8 +16,8 @@ FORMATS = ["json", "csv", "xlsx"]
 class PeriodArgsSchema(ma.Schema):
     """A period of local days in the team's time zone, and the output format."""
 
-    from_ = ma.fields.Date(data_key="from", metadata={"description": "First local day (YYYY-MM-DD)"})
-    to = ma.fields.Date(metadata={"description": "Last local day, included"})
+    from_ = LocalDay(data_key="from", metadata={"description": "First local day (YYYY-MM-DD)"})
+    to = LocalDay(metadata={"description": "Last local day, included"})
     format = ma.fields.String(load_default="json", validate=validate.OneOf(FORMATS))
 
     @ma.validates_schema
