@@ -172,6 +172,9 @@ def _compile(plan: list[_Entry], shape: Any, dict_class: type) -> Callable[[Any]
         elif e.native is not None:
             ns[f"c{n}"], ns[f"t{n}"] = e.convert, e.native
             lines.append(f"{indent}out[{e.key!r}] = v if v is None or v.__class__ is t{n} else c{n}(v)")
+        elif e.convert is _text:  # text is most values of a page: no call for those already str
+            ns[f"c{n}"] = e.convert
+            lines.append(f"{indent}out[{e.key!r}] = v if v is None or v.__class__ is str else c{n}(v)")
         else:
             ns[f"c{n}"] = e.convert
             lines.append(f"{indent}out[{e.key!r}] = None if v is None else c{n}(v)")

@@ -217,8 +217,10 @@ def _named_rows(cursor):
 
 @functools.lru_cache(maxsize=256)
 def _fixed_rows(names: tuple[str, ...]):
-    """psycopg row factory for a statement whose columns are known to be these."""
-    make = _row_class(names)._make
+    """psycopg row factory for a statement whose columns are known to be these: each row made
+    by tuple.__new__ itself, without `_make`'s Python frame and length check (the columns
+    are proven to be these names)."""
+    make = functools.partial(tuple.__new__, _row_class(names))
     return lambda _cursor: make
 
 
