@@ -147,7 +147,9 @@ class Prepared:
         cursor = None
         try:
             cursor = conn.connection.driver_connection.cursor(row_factory=rows or _named_rows)
-            cursor.execute(sql, sent)
+            # Rows in binary: PostgreSQL skips writing times and numbers as text, and psycopg
+            # reading them back (a page of 50 shops: 452 -> 405 us a round trip, interleaved).
+            cursor.execute(sql, sent, binary=True)
             if rows is None:
                 if self._needs_sqlalchemy(dialect, cursor.description):
                     self._plans[dialect] = None
