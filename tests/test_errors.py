@@ -225,3 +225,15 @@ def test_nul_character_in_a_query_or_json_value_is_422_naming_it(client, admin):
         "/api/v1/sync", json={"operations": [{"method": "POST", "path": "/api/v1/x\x00"}]}, headers=admin
     )
     assert "operations.0.path" in assert_problem(nested, 422)["errors"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/users", "/api/v1/roads"])
+def test_a_made_up_cursor_holding_a_nul_in_its_text_is_422(client, admin, path):
+    # Lists ordered by text (usernames, road names) take text from the cursor; a NUL inside
+    # its base64 passes the query's own NUL check and must not reach PostgreSQL (a 500 there).
+    items = [["v", "阿\x00芳"], ["u", "00000000-0000-4000-8000-000000000000"]][
+        : 1 if path.endswith("users") else 2
+    ]
+    cursor = base64.urlsafe_b64encode(json.dumps(items).encode()).decode().rstrip("=")
+    response = client.get(path, query_string={"cursor": cursor}, headers=admin)
+    assert "cursor" in assert_problem(response, 422, "validation-error")["errors"]
