@@ -191,11 +191,15 @@ def _write_events(session: Session, _flush_context) -> None:
         _insert(session, rows)
 
 
+# Built once: building the INSERT and its cache key anew was a fifth of writing an event (py-spy,
+# hazard creates under load). On PostgreSQL each event also takes its transaction's id.
+_INSERT = sa.insert(Event)
+_INSERT_WITH_TXID = _INSERT.values(txid=sa.func.txid_current())
+
+
 def _insert(session: Session, rows: list[dict]) -> None:
-    insert = sa.insert(Event)
-    if session.get_bind().dialect.name == "postgresql":
-        insert = insert.values(txid=sa.func.txid_current())
-    session.connection().execute(insert, rows)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    session.connection().execute(_INSERT_WITH_TXID if postgres else _INSERT, rows)
 
 
 # Session.info key of the events a buffering session holds until `write_buffered`.
