@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from signage.core.db import db
 from signage.hazards.models import Hazard
 from tests import factories
-from tests.helpers import assert_problem, bearer, make_user, sign_in
+from tests.helpers import assert_problem, bearer, make_user, sign_in, statements_during
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 5, 20, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
@@ -207,6 +207,23 @@ def test_a_period_report_matches_independent_computation(client, scenario, super
         "the period holds some hazards, not all"
     )
     assert_figures(body, group_by, want)
+
+
+@pytest.mark.parametrize(
+    ("group_by", "one_pass"), [("zone", True), ("zone,category", True), ("road,shift", False)]
+)
+def test_report_statements_are_few_and_fixed(app, client, scenario, supervisor, group_by, one_pass):
+    # The sign-in check, the figures, and the labels (zone codes, road names) in one statement
+    # for all groups; on PostgreSQL by zone (and category) the counts and percentiles come in
+    # one pass over the report index, elsewhere the percentiles take a statement of their own.
+    headers = bearer(sign_in(client, "captain"))  # a new session: its sign-in check is counted
+    sent, response = statements_during(
+        app, lambda: client.get(f"/api/v1/reports/rectification?group_by={group_by}", headers=headers)
+    )
+    assert response.status_code == 200, response.get_json()
+    assert len(response.get_json()["groups"]) > 1
+    postgres = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+    assert len(sent) == (3 if postgres and one_pass else 4), sent
 
 
 def test_period_uses_local_days_so_2330_belongs_to_its_own_day(client, scenario, supervisor):
