@@ -50,8 +50,8 @@ class Scenario:
     baselines: tuple[str, ...] = ("bare",)
     connections: int = 16
     # "load": requests per second and latency under `connections`; "download": one request's
-    # time to the last byte and the serving worker's peak memory; "batch": one request, then
-    # the same request again (a sync batch and its replay).
+    # time to the last byte (the median of `repeats`) and the highest any worker's memory
+    # reached; "batch": one request, then the same request again (a sync batch and its replay).
     measure: str = "load"
     target: str = ""
     # Capture the SQL baseline from another request (the xlsx export builds its file before the

@@ -117,7 +117,6 @@ class PeakWatcher:
     def __init__(self, pids: list[int], every: float = 0.02):
         self.pids, self.every = pids, every
         self.peaks = {pid: memory_mb(pid) for pid in pids}
-        self.before = dict(self.peaks)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -134,8 +133,3 @@ class PeakWatcher:
     def __exit__(self, *_exc) -> None:
         self._stop.set()
         self._thread.join()
-
-    def busiest(self) -> tuple[int, float, float]:
-        """(pid, rss before, peak rss) of the worker whose memory grew most."""
-        pid = max(self.pids, key=lambda p: self.peaks[p] - self.before[p])
-        return pid, self.before[pid], self.peaks[pid]
