@@ -265,6 +265,43 @@ def test_unknown_filter_values_are_refused_not_reported_as_zero(client, supervis
     assert field in assert_problem(response, 422)["errors"]
 
 
+@pytest.mark.parametrize("group_by", ["zone", "category,zone"])  # one pass on PostgreSQL, then two
+def test_a_zone_with_nothing_rectified_shows_no_hours(app, client, scenario, supervisor, group_by):
+    with app.app_context():
+        from signage.accounts.models import User
+
+        finder = db.session.scalar(db.select(User.id).where(User.username == "insp_a"))
+        sign = factories.sign(
+            factories.shop("新开店", zone_code="XS", road_name="新路", lat=30.2, lng=120.46)
+        )
+        for hours in (5, 50):
+            found = NOW - timedelta(hours=hours)
+            db.session.add(
+                Hazard(
+                    sign_id=sign.id,
+                    shop_id=sign.shop_id,
+                    zone_id=sign.zone_id,
+                    road_id=sign.road_id,
+                    category="rusted",
+                    severity="low",
+                    shift="day",
+                    state="reported",
+                    found_at=found,
+                    found_by_id=finder,
+                    lat=sign.lat,
+                    lng=sign.lng,
+                    deadline_at=found + timedelta(hours=24),
+                )
+            )
+        db.session.commit()
+    body = client.get(f"/api/v1/reports/rectification?group_by={group_by}", headers=supervisor).get_json()
+    quiet = [g for g in body["groups"] if g["group"]["zone"] == "XS"]
+    assert [(g["found"], g["rectified"], g["overdue"]) for g in quiet] == [(2, 0, 1)]
+    assert quiet[0]["median_hours"] is None and quiet[0]["p90_hours"] is None
+    busy = [g for g in body["groups"] if g["group"]["zone"] != "XS"]
+    assert busy and all(g["median_hours"] is not None for g in busy)
+
+
 def test_a_group_with_nothing_due_shows_no_rate(app, client, supervisor, clock):
     clock.set(datetime(2026, 4, 1, tzinfo=UTC))  # before anything was found or due
     body = client.get("/api/v1/reports/rectification?to=2026-03-31", headers=supervisor).get_json()
