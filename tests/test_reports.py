@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
+from signage.catalog import HazardState
 from signage.core.db import db
-from signage.hazards.models import Hazard
+from signage.hazards.models import OPEN_STATES, Hazard
 from tests import factories
 from tests.helpers import assert_problem, bearer, make_user, sign_in, statements_during
 
@@ -300,6 +301,12 @@ def test_a_zone_with_nothing_rectified_shows_no_hours(app, client, scenario, sup
     assert quiet[0]["median_hours"] is None and quiet[0]["p90_hours"] is None
     busy = [g for g in body["groups"] if g["group"]["zone"] != "XS"]
     assert busy and all(g["median_hours"] is not None for g in busy)
+
+
+def test_every_state_but_rectified_is_open():
+    # The report counts open hazards as those not rectified, and the column holds no others.
+    assert {s.value for s in OPEN_STATES} == {s.value for s in HazardState} - {"rectified"}
+    assert Hazard.__table__.c.state.nullable is False
 
 
 def test_a_group_with_nothing_due_shows_no_rate(app, client, supervisor, clock):

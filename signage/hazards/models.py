@@ -53,7 +53,8 @@ class Hazard(UUIDPrimaryKey, Timestamps, Versioned, Audited, db.Model):
         ),
         # The report by zone (and category) reads this index alone on PostgreSQL: its rows come
         # in group order with every column the figures need, so counts and percentiles take one
-        # pass with no sort and no table read (migration 0011). Zone filters read it too
+        # pass, with no sort of the hazards and no table read (migration 0011; percentile_cont
+        # still orders each group's hours, already in order here). Zone filters read it too
         # (zone_id leads). Category, severity, shift and rework_count have no index of their
         # own: with a handful of values each, their filters read the found_at order and check
         # the rows, and each index was one more for every write to keep (migration 0009).

@@ -16,7 +16,7 @@ from signage.catalog import HazardState
 from signage.core import clock
 from signage.core.db import db
 from signage.core.errors import field_error
-from signage.hazards.models import OPEN_STATES, Hazard
+from signage.hazards.models import Hazard
 from signage.reports.timezones import LocalTime, local_bounds
 from signage.zones.models import Road, Zone
 
@@ -222,7 +222,10 @@ def rectification(filters: Filters, group_by: tuple[str, ...]) -> dict:
     local = LocalTime(dialect, tz, lo, hi)
     now = clock.now()
     group_cols = _group_columns(group_by, local)
-    is_open = Hazard.state.in_([s.value for s in OPEN_STATES])
+    # Open is every state but rectified (the column is held to the catalog's states): one
+    # comparison a row, where IN over the three open states took a fifth of the report's pass
+    # over a million hazards (336 -> 267 ms). tests/test_reports.py holds the catalog to it.
+    is_open = Hazard.state != RECTIFIED
     is_rectified = Hazard.state == RECTIFIED
     past_deadline = Hazard.deadline_at < now
 
