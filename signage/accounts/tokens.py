@@ -162,13 +162,14 @@ def end_session(session_id: uuid.UUID) -> None:
 
 def authenticate_request() -> User:
     """Check the bearer token and load its user; sets g.current_user and g.session_id."""
-    signed = request.environ.get(BATCH_SIGNED_IN)
+    req, ctx_g = request._get_current_object(), g._get_current_object()  # one lookup each
+    signed = req.environ.get(BATCH_SIGNED_IN)
     if signed is not None:
         # An operation of a sync batch: the batch request itself was authenticated just now.
         user, session_id = signed
-        g.current_user, g.session_id, g.user_ref = user, session_id, (str(user.id), user.role)
+        ctx_g.current_user, ctx_g.session_id, ctx_g.user_ref = user, session_id, (str(user.id), user.role)
         return user
-    header = request.headers.get("Authorization", "")
+    header = req.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthenticated("Sign in first: send 'Authorization: Bearer <access token>'.")
@@ -180,11 +181,11 @@ def authenticate_request() -> User:
         raise _unauthenticated("The access token has expired; refresh it.")
     params = {"session_id": session_id, "user_id": user_id}
     user = _remembered_principal(params) if reads.active() else _session_user(params)
-    g.current_user = user
-    g.session_id = session_id
+    ctx_g.current_user = user
+    ctx_g.session_id = session_id
     # Plain copies for the request log: after an error's rollback the user's attributes are
     # expired, and reading them again would need the database, which may be gone by then.
-    g.user_ref = (str(user.id), user.role)
+    ctx_g.user_ref = (str(user.id), user.role)
     return user
 
 

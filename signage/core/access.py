@@ -126,13 +126,14 @@ def _declared(endpoint: str | None, method: str) -> tuple[bool, Access]:
 
 def enforce_access() -> None:
     """before_request: authenticate unless public, then check the declared roles."""
-    method = request.method
+    req = request._get_current_object()  # one context lookup, not one per use of the proxy
+    method = req.method
     if method == "OPTIONS":
         return
     from signage.accounts.tokens import BATCH_SIGNED_IN, authenticate_request
 
-    read_only, access = _declared(request.endpoint, method)
-    if read_only and method in ("GET", "HEAD") and BATCH_SIGNED_IN not in request.environ:
+    read_only, access = _declared(req.endpoint, method)
+    if read_only and method in ("GET", "HEAD") and BATCH_SIGNED_IN not in req.environ:
         reads.start()  # a batch's operations share the batch's session
     if access.public:
         return

@@ -69,11 +69,14 @@ class IdempotencyRecord(db.Model):
 
 def _scope() -> tuple[str, str, dict | None] | None:
     """(kind, scope, json body) for a POST that can be replayed, else None."""
-    user = g.get("current_user")
-    if request.method != "POST" or user is None or not request.path.startswith("/api/v1/"):
+    req = request._get_current_object()  # one context lookup, not one per use of the proxy
+    if req.method != "POST":
         return None
-    body = request.get_json(silent=True) if request.is_json else None
-    return scope_of(user.id, request.path, request.headers.get("Idempotency-Key"), body)
+    user = g.get("current_user")
+    if user is None or not req.path.startswith("/api/v1/"):
+        return None
+    body = req.get_json(silent=True) if req.is_json else None
+    return scope_of(user.id, req.path, req.headers.get("Idempotency-Key"), body)
 
 
 def scope_of(user_id, path: str, key: str | None, body: dict | None) -> tuple[str, str, dict | None] | None:
@@ -318,11 +321,12 @@ def _replay_applied(body: dict | None) -> Response | None:
 
 def after_request(response: Response) -> Response:
     """Store a successful response for replay; release the claim of a failed one."""
-    claim = g.pop("batch_claim", None)
+    ctx_g = g._get_current_object()
+    claim = ctx_g.pop("batch_claim", None)
     if claim is not None:
         claim["response"] = response  # the batch stores all its operations' answers at once
         return response
-    record_id = g.pop("idempotency_record_id", None)
+    record_id = ctx_g.pop("idempotency_record_id", None)
     if record_id is None:
         return response
     try:

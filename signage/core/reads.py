@@ -67,17 +67,18 @@ def read_engine(app: Flask) -> sa.Engine:
 
 def connection() -> sa.Connection:
     """The request's read connection (read-only views), else the ORM session's connection."""
-    conn = g.get("_read_connection")
+    ctx_g = g._get_current_object()  # one context lookup, not one per use of the proxy
+    conn = ctx_g.get("_read_connection")
     if conn is not None:
         return conn
-    if not active():
+    if not ctx_g.get("read_only", False):
         return db.session.connection()
     reader = current_app.extensions.get("signage_read_engine")
     if reader is not None:
-        conn = g._read_connection = reader.connect()
+        conn = ctx_g._read_connection = reader.connect()
         return conn
     conn = db.engine.connect()  # SQLite
-    g._read_connection = conn  # returned at teardown even if the next line fails
+    ctx_g._read_connection = conn  # returned at teardown even if the next line fails
     return conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
@@ -247,7 +248,8 @@ def init_app(app: Flask) -> None:
 
     @app.teardown_request
     def _close_read_connection(_exc=None) -> None:
-        g.pop("read_only", None)
-        conn = g.pop("_read_connection", None)
+        ctx_g = g._get_current_object()
+        ctx_g.pop("read_only", None)
+        conn = ctx_g.pop("_read_connection", None)
         if conn is not None:
             conn.close()
