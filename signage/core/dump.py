@@ -60,7 +60,7 @@ class _Entry(NamedTuple):
     name: str
     convert: Any  # a formatter for non-None values, _AS_IS, or None for the field's _serialize
     field: fields.Field
-    native: type | None  # values of exactly this class are left for orjson to write (for_json)
+    native: type | None  # values of exactly this class pass as they are (str; for_json: for orjson)
 
 
 def _native_class(convert: Any) -> type | None:
@@ -103,9 +103,9 @@ def _plan(schema: ma.Schema, native: bool) -> list[_Entry] | None:
         attribute = (field.attribute or name) if field._CHECK_ATTRIBUTE else None
         dotted = attribute is not None and "." in attribute
         convert = _converter(field, native)
-        plan.append(
-            _Entry(key, attribute, dotted, name, convert, field, _native_class(convert) if native else None)
-        )
+        # Text already str passes as it is, in any dump (most values of a page: no call for them).
+        passes = str if convert is _text else _native_class(convert) if native else None
+        plan.append(_Entry(key, attribute, dotted, name, convert, field, passes))
     return plan
 
 
@@ -172,9 +172,6 @@ def _compile(plan: list[_Entry], shape: Any, dict_class: type) -> Callable[[Any]
         elif e.native is not None:
             ns[f"c{n}"], ns[f"t{n}"] = e.convert, e.native
             lines.append(f"{indent}out[{e.key!r}] = v if v is None or v.__class__ is t{n} else c{n}(v)")
-        elif e.convert is _text:  # text is most values of a page: no call for those already str
-            ns[f"c{n}"] = e.convert
-            lines.append(f"{indent}out[{e.key!r}] = v if v is None or v.__class__ is str else c{n}(v)")
         else:
             ns[f"c{n}"] = e.convert
             lines.append(f"{indent}out[{e.key!r}] = None if v is None else c{n}(v)")

@@ -250,7 +250,11 @@ def rectification(filters: Filters, group_by: tuple[str, ...]) -> dict:
         hi,
     )
     rows = db.session.execute(_grouped(stmt, group_cols)).all()
-    percentiles = {} if one_pass else _percentiles(group_cols, filters, lo, hi, dialect)
+    percentiles = (
+        {tuple(row[: len(group_cols)]): _row_percentiles(row) for row in rows}
+        if one_pass
+        else _percentiles(group_cols, filters, lo, hi, dialect)
+    )
     labels = _labels(group_by, rows)
     groups = []
     for row in rows:
@@ -271,11 +275,7 @@ def rectification(filters: Filters, group_by: tuple[str, ...]) -> dict:
                 "rework": int(row.rework),
                 "rectification_rate": rate(int(row.rectified), row_found),
                 "on_time_rate": rate(int(row.on_time), int(row.due)),
-                **(
-                    _row_percentiles(row)
-                    if one_pass
-                    else percentiles.get(key, {"median_hours": None, "p90_hours": None})
-                ),
+                **percentiles.get(key, {"median_hours": None, "p90_hours": None}),
             }
         )
     # Groups in order of what they show (code-point order, the same on both databases).
