@@ -57,54 +57,40 @@ JOIN (SELECT id, shop_id, zone_id, road_id, lat, lng, row_number() OVER (ORDER B
   ON s.rn = g %% %(signs)s
 """
 
-# The straightforward query: every figure in one GROUP BY over the same table and indexes.
-PLAIN_FULL = """
-SELECT z.code, h.category, count(*),
+# Every count the report shows, over hazards h; then the hours' median and 90th percentile.
+_COUNTS = """count(*),
        sum(CASE WHEN h.state = 'rectified' THEN 1 ELSE 0 END),
        sum(CASE WHEN h.state <> 'rectified' THEN 1 ELSE 0 END),
        sum(CASE WHEN h.state <> 'rectified' AND h.deadline_at < now() THEN 1 ELSE 0 END),
        sum(CASE WHEN h.state = 'rectified' OR h.deadline_at < now() THEN 1 ELSE 0 END),
        sum(CASE WHEN h.state = 'rectified' AND h.rectified_at <= h.deadline_at THEN 1 ELSE 0 END),
-       sum(h.rework_count),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY h.rectify_hours),
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY h.rectify_hours)
+       sum(h.rework_count)"""
+_HOURS = """percentile_cont(0.5) WITHIN GROUP (ORDER BY h.rectify_hours){only},
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY h.rectify_hours){only}"""
+
+# The straightforward query: every figure in one GROUP BY zone code and category.
+PLAIN_FULL = f"""
+SELECT z.code, h.category, {_COUNTS}, {_HOURS.format(only="")}
 FROM hazards h JOIN zones z ON z.id = h.zone_id
 GROUP BY z.code, h.category ORDER BY z.code, h.category
 """
 
-# Counts, then percentiles of rectified hazards: how the endpoint runs groupings the report index
-# does not give in order (by zone and category it takes one pass, as PLAIN_FULL does).
-PLAIN_PERCENTILES = """
-SELECT zone_id, category,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY rectify_hours),
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY rectify_hours)
-FROM hazards WHERE state = 'rectified' GROUP BY zone_id, category
-"""
-
 # The endpoint's own statement by zone and category, written by hand: one GROUP BY over the
 # hazards' zone ids, the percentiles over the rectified ones only.
-PLAIN_ONE_PASS = """
-SELECT h.zone_id, h.category, count(*),
-       sum(CASE WHEN h.state = 'rectified' THEN 1 ELSE 0 END),
-       sum(CASE WHEN h.state <> 'rectified' THEN 1 ELSE 0 END),
-       sum(CASE WHEN h.state <> 'rectified' AND h.deadline_at < now() THEN 1 ELSE 0 END),
-       sum(CASE WHEN h.state = 'rectified' OR h.deadline_at < now() THEN 1 ELSE 0 END),
-       sum(CASE WHEN h.state = 'rectified' AND h.rectified_at <= h.deadline_at THEN 1 ELSE 0 END),
-       sum(h.rework_count),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY h.rectify_hours) FILTER (WHERE h.state = 'rectified'),
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY h.rectify_hours) FILTER (WHERE h.state = 'rectified')
+PLAIN_ONE_PASS = f"""
+SELECT h.zone_id, h.category, {_COUNTS}, {_HOURS.format(only=" FILTER (WHERE h.state = 'rectified')")}
 FROM hazards h GROUP BY h.zone_id, h.category
 """
 
-PLAIN = """
-SELECT h.zone_id, h.category, count(*),
-       sum(CASE WHEN h.state = 'rectified' THEN 1 ELSE 0 END),
-       sum(CASE WHEN h.state <> 'rectified' THEN 1 ELSE 0 END),
-       sum(CASE WHEN h.state <> 'rectified' AND h.deadline_at < now() THEN 1 ELSE 0 END),
-       sum(CASE WHEN h.state = 'rectified' OR h.deadline_at < now() THEN 1 ELSE 0 END),
-       sum(CASE WHEN h.state = 'rectified' AND h.rectified_at <= h.deadline_at THEN 1 ELSE 0 END),
-       sum(h.rework_count)
+# Counts, then percentiles of rectified hazards: how the endpoint runs groupings the report index
+# does not give in order.
+PLAIN = f"""
+SELECT h.zone_id, h.category, {_COUNTS}
 FROM hazards h GROUP BY h.zone_id, h.category
+"""
+PLAIN_PERCENTILES = f"""
+SELECT h.zone_id, h.category, {_HOURS.format(only="")}
+FROM hazards h WHERE h.state = 'rectified' GROUP BY h.zone_id, h.category
 """
 
 
