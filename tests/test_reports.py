@@ -44,6 +44,12 @@ def _percentile(values: list[float], p: float):
     return round(values[low] + (values[low + 1] - values[low]) * frac, 2)
 
 
+def _add_hazard(sign, **fields) -> None:
+    """A hazard on sign, where it stands, with the given fields (test set-up, no lifecycle)."""
+    place = {"sign_id": sign.id, "shop_id": sign.shop_id, "zone_id": sign.zone_id, "road_id": sign.road_id}
+    db.session.add(Hazard(**place, lat=sign.lat, lng=sign.lng, **fields))
+
+
 @pytest.fixture
 def scenario(app, clock):
     """Hundreds of hazards in every state, across zones, roads, shifts, deadlines and day edges."""
@@ -92,24 +98,17 @@ def scenario(app, clock):
                 "rework": rng.choice([0, 0, 0, 1, 2]),
             }
             rows.append(entry)
-            db.session.add(
-                Hazard(
-                    sign_id=sign.id,
-                    shop_id=sign.shop_id,
-                    zone_id=sign.zone_id,
-                    road_id=sign.road_id,
-                    category=entry["category"],
-                    severity=entry["severity"],
-                    shift=entry["shift"],
-                    state=state,
-                    found_at=found,
-                    found_by_id=inspectors[entry["inspector"]],
-                    lat=sign.lat,
-                    lng=sign.lng,
-                    deadline_at=deadline,
-                    rectified_at=rectified,
-                    rework_count=entry["rework"],
-                )
+            _add_hazard(
+                sign,
+                category=entry["category"],
+                severity=entry["severity"],
+                shift=entry["shift"],
+                state=state,
+                found_at=found,
+                found_by_id=inspectors[entry["inspector"]],
+                deadline_at=deadline,
+                rectified_at=rectified,
+                rework_count=entry["rework"],
             )
         db.session.commit()
     return rows
@@ -277,22 +276,15 @@ def test_a_zone_with_nothing_rectified_shows_no_hours(app, client, scenario, sup
         )
         for hours in (5, 50):
             found = NOW - timedelta(hours=hours)
-            db.session.add(
-                Hazard(
-                    sign_id=sign.id,
-                    shop_id=sign.shop_id,
-                    zone_id=sign.zone_id,
-                    road_id=sign.road_id,
-                    category="rusted",
-                    severity="low",
-                    shift="day",
-                    state="reported",
-                    found_at=found,
-                    found_by_id=finder,
-                    lat=sign.lat,
-                    lng=sign.lng,
-                    deadline_at=found + timedelta(hours=24),
-                )
+            _add_hazard(
+                sign,
+                category="rusted",
+                severity="low",
+                shift="day",
+                state="reported",
+                found_at=found,
+                found_by_id=finder,
+                deadline_at=found + timedelta(hours=24),
             )
         db.session.commit()
     body = client.get(f"/api/v1/reports/rectification?group_by={group_by}", headers=supervisor).get_json()
