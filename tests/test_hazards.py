@@ -5,7 +5,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import sqlalchemy as sa
 
+from signage.core.audit import Event
+from signage.core.db import db
+from signage.hazards.models import Hazard
 from signage.hazards.rules import default_hours
 from tests.fieldwork import DAY, NIGHT, SHOP_AT, iso, later, north_of, owner, photo, shop_with_sign, staff
 from tests.helpers import assert_problem
@@ -276,6 +280,36 @@ def test_hazard_events_hold_transitions_and_audit_events_in_order(app, client, w
     assert step["at"] == iso(recorded) and step["received_at"] == iso(later(DAY, hours=1))
     assert step["actor_role"] == "inspector" and step["details"]["contact_method"] == "wechat"
     assert items[2]["after"]["state"] == "notified" and items[2]["before"]["state"] == "reported"
+
+
+def test_a_reported_hazard_is_stored_with_one_create_event_holding_its_row(app, client, world):
+    # The hazard and its event are written by Core statements (audit.write_created), not a
+    # flush: the event must still hold the row as stored, who wrote it and where. A doubtful
+    # photo flags the hazard before its row is written: one create event, version 1.
+    far = photo(app, taken_at=DAY, at=north_of(SHOP_AT, 500))
+    response = report(
+        client, world, photo_ids=[str(far)], headers={**world["insp"], "X-Request-ID": "walk-7"}
+    )
+    assert response.status_code == 201, response.get_json()
+    hazard_id = uuid.UUID(response.get_json()["id"])
+    assert response.headers["ETag"] == f'"{hazard_id.hex}-1"'
+    with app.app_context():
+        row = db.session.execute(sa.select(Hazard.__table__).where(Hazard.id == hazard_id)).one()._asdict()
+        events = db.session.scalars(
+            sa.select(Event).where(Event.actor_role == "inspector").order_by(Event.id)
+        ).all()
+    assert row["version"] == 1 and row["flagged"] is True and row["state"] == "reported"
+    assert [(e.entity, e.action) for e in events] == [("hazards", "create"), ("hazard_photos", "create")]
+    event, link = events
+    assert event.entity_id == str(hazard_id) and event.before is None
+    assert event.request_id == link.request_id == "walk-7"
+    assert event.zone_id == row["zone_id"] and event.actor_id == link.actor_id
+    assert set(event.after) == set(row) - {"updated_at", "version"}
+    assert event.after["flagged"] is True and event.after["rectify_hours"] is None
+    assert event.after["sign_id"] == str(world["sign"]) and event.after["found_at"] == iso(DAY)
+    assert event.after["deadline_at"] == row["deadline_at"].isoformat() == response.get_json()["deadline_at"]
+    assert (event.after["lat"], event.after["lng"]) == (row["lat"], row["lng"]) == SHOP_AT
+    assert event.txid == link.txid  # one transaction (None on SQLite)
 
 
 # --- deadline rules --------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from signage.core.audit import Event
 from signage.core.db import db
 from signage.core.idempotency import IdempotencyRecord, request_hash
+from signage.hazards.models import Hazard
 from signage.ledger.models import Shop, Sign
 from signage.zones.models import Zone
 from tests import factories
@@ -297,6 +298,50 @@ def test_batch_records_one_audit_event_per_change_and_none_for_failures(app, cli
     assert shop_events[1]["before"]["name"] == "店铺0" and shop_events[1]["after"]["name"] == "改名"
     assert [e["action"] for e in _events(client, app, sign["id"])] == ["create"]
     assert _events(client, app, bad["id"]) == []
+
+
+@pytest.mark.parametrize("careful", [False, True])
+def test_a_batch_reports_a_hazard_on_a_sign_it_created_and_acts_on_it(app, client, phone, careful):
+    # A hazard goes in by Core statements on the batch's connection (audit.write_created): the
+    # sign the batch kept back for its end must be written before it, and the hazard's event
+    # takes its place among the batch's events. A failed operation makes the batch run again
+    # carefully, each operation in a savepoint of its own: the same records and events result.
+    shop = shop_body(phone)
+    sign = sign_body(shop)
+    hazard_id = str(uuid.uuid4())
+    ops = [
+        {"method": "POST", "path": "/api/v1/shops", "body": shop},
+        {"method": "POST", "path": "/api/v1/signs", "body": sign},
+        {
+            "method": "POST",
+            "path": "/api/v1/hazards",
+            "body": {"id": hazard_id, "sign_id": sign["id"], "category": "rusted", "severity": "low"},
+        },
+        {
+            "method": "POST",
+            "path": f"/api/v1/hazards/{hazard_id}/notify",
+            "body": {"contact_method": "wechat"},
+            "if_match": f'"{uuid.UUID(hazard_id).hex}-1"',
+        },
+    ]
+    if careful:
+        ops.append(
+            {"method": "POST", "path": "/api/v1/hazards", "body": {"sign_id": sign["id"], "category": "x"}}
+        )
+    headers = {**phone["auth"], "X-Request-ID": "walk"}
+    results = client.post("/api/v1/sync", json={"operations": ops}, headers=headers).get_json()["results"]
+    assert [r["result"] for r in results] == ["created", "created", "created", "updated"] + [
+        "invalid"
+    ] * careful
+    events = _events(client, app, hazard_id)
+    assert [(e["action"], e["request_id"]) for e in events] == [("create", "walk.2"), ("notify", "walk.3")]
+    assert events[0]["after"]["sign_id"] == sign["id"] and events[0]["after"]["state"] == "reported"
+    order = [_events(client, app, record)[0]["id"] for record in (shop["id"], sign["id"], hazard_id)]
+    assert order == sorted(order)
+    stored = client.get(f"/api/v1/hazards/{hazard_id}", headers=phone["auth"])
+    assert stored.headers["ETag"] == f'"{uuid.UUID(hazard_id).hex}-2"'
+    assert stored.get_json()["state"] == "notified" and stored.get_json()["zone"] == "GL"
+    assert count(app, Hazard) == 1
 
 
 def _savepoints_during(app, action) -> tuple[int, object]:

@@ -10,7 +10,15 @@ import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, registry
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    declared_attr,
+    make_transient_to_detached,
+    mapped_column,
+    registry,
+)
 from sqlalchemy.sql.functions import FunctionElement
 
 from signage.core import clock
@@ -138,6 +146,22 @@ def with_defaults(record):
         elif default.is_callable:
             setattr(record, attr.key, default.arg(None))  # SQLAlchemy wraps it to take a context
     return record
+
+
+def as_stored(session: Session, record):
+    """Attach record to session as the stored row it stands for, with no statement: a Core
+    statement has just written its row, or it is made from what was read. The next flush
+    INSERTs nothing for it, a later change UPDATEs it, and columns not set load when read."""
+    make_transient_to_detached(record)
+    session.add(record)
+    return record
+
+
+def at_hand(session: Session, model: type, ident, **columns):
+    """The stored record of model whose primary key is ident: the one session holds already,
+    else one made from ident and the columns given (see `as_stored`), with no statement."""
+    found = session.identity_map.get(session.identity_key(model, ident))
+    return found if found is not None else as_stored(session, model(id=ident, **columns))
 
 
 class UUIDPrimaryKey:

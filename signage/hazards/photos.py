@@ -68,22 +68,43 @@ def attach(
     received_at: datetime,
 ) -> list[HazardPhoto]:
     """Link photos to the hazard at a stage, flagging doubtful evidence; a link made before is kept."""
+    return link(
+        hazard, checked(hazard, photos, stage=stage, received_at=received_at), stage=stage, actor=actor, at=at
+    )
+
+
+def checked(
+    hazard: Hazard, photos: Sequence[Photo], *, stage: str, received_at: datetime
+) -> list[tuple[Photo, list]]:
+    """The photos not yet on the hazard at this stage, each with the integrity flags it raises;
+    the hazard is flagged if any raises one. The first half of `attach`: a hazard being
+    reported is flagged before its row is written."""
     if not photos:
         return []
     place = sign_place(hazard)
     existing = {(p.photo_id, p.stage) for p in hazard.photos}
-    links = []
+    found = []
     for photo in photos:
         if (photo.id, stage) in existing:
             continue
         flags = flags_for(photo, stage=stage, place=place, received_at=received_at, found_at=hazard.found_at)
-        link = HazardPhoto(
-            hazard=hazard, photo_id=photo.id, stage=stage, added_by_id=actor.id, added_at=at, flags=flags
-        )
-        db.session.add(link)
-        links.append(link)
+        found.append((photo, flags))
         if flags:
             hazard.flagged = True
+    return found
+
+
+def link(
+    hazard: Hazard, photos: Sequence[tuple[Photo, list]], *, stage: str, actor: User, at: datetime
+) -> list[HazardPhoto]:
+    """Link the photos `checked` gave to the hazard at a stage. The second half of `attach`."""
+    links = []
+    for photo, flags in photos:
+        record = HazardPhoto(
+            hazard=hazard, photo_id=photo.id, stage=stage, added_by_id=actor.id, added_at=at, flags=flags
+        )
+        db.session.add(record)
+        links.append(record)
     return links
 
 

@@ -11,14 +11,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 
 from signage.accounts.models import User
 from signage.catalog import HazardState
-from signage.core import clock
+from signage.core import audit, clock
 from signage.core.access import STAFF
 from signage.core.audit import Event
-from signage.core.db import db
+from signage.core.db import at_hand, db
 from signage.core.errors import Problem, field_error
 from signage.core.location import in_service_area
 from signage.core.recorded import not_in_future
@@ -36,9 +35,10 @@ from signage.hazards.models import OPEN_STATES, Hazard, HazardTransition
 from signage.hazards.rules import deadline_from, rule_hours
 from signage.ledger.models import Shop, Sign
 from signage.patrols.models import Patrol, Visit
+from signage.zones.models import Zone
 
 
-def _patrol_for(actor: User, patrol_id: uuid.UUID | None, sign: Sign, found_at: datetime) -> Patrol | None:
+def _patrol_for(actor: User, patrol_id: uuid.UUID | None, sign: sa.Row, found_at: datetime) -> Patrol | None:
     if patrol_id is None:
         return None
     patrol = db.session.get(Patrol, patrol_id)
@@ -51,7 +51,7 @@ def _patrol_for(actor: User, patrol_id: uuid.UUID | None, sign: Sign, found_at: 
     return patrol
 
 
-def _place(sign: Sign, lat, lng, coord_system: str) -> tuple[float, float]:
+def _place(sign: sa.Row, lat, lng, coord_system: str) -> tuple[float, float]:
     if (lat is None) != (lng is None):
         raise field_error("lat", "give both lat and lng, or neither")
     if lat is not None:
@@ -64,11 +64,24 @@ def _place(sign: Sign, lat, lng, coord_system: str) -> tuple[float, float]:
     return shop.lat, shop.lng
 
 
-# Built once: every hazard reported runs it.
+# Built once: every hazard reported runs it. The sign's columns, its zone's code and the
+# deadline rule in one Core statement (an ORM load of the sign and its zone cost more than the
+# statement's round trip).
+_signs, _zones = Sign.__table__.c, Zone.__table__.c
 _SIGN_ZONE_RULE = (
-    sa.select(Sign, rule_hours(sa.bindparam("category"), sa.bindparam("severity")))
-    .options(joinedload(Sign.zone))
-    .where(Sign.id == sa.bindparam("sign_id"))
+    sa.select(
+        _signs.id,
+        _signs.shop_id,
+        _signs.zone_id,
+        _signs.road_id,
+        _signs.status,
+        _signs.lat,
+        _signs.lng,
+        _zones.code.label("zone_code"),
+        rule_hours(sa.bindparam("category"), sa.bindparam("severity")).label("hours"),
+    )
+    .join_from(Sign.__table__, Zone.__table__, _zones.id == _signs.zone_id)
+    .where(_signs.id == sa.bindparam("sign_id"))
 )
 
 
@@ -102,12 +115,14 @@ def report_hazard(
         raise Problem(403, "Only the team's staff report hazards.", slug="forbidden")
     # The zone comes with the sign (the answer shows its code: else a lazy load after the
     # commit), and the deadline rule with both: one statement.
-    found = db.session.execute(
-        _SIGN_ZONE_RULE, {"sign_id": sign_id, "category": category, "severity": severity}
-    ).first()
-    if found is None:
+    session = db.session()
+    sign = (
+        session.connection()
+        .execute(_SIGN_ZONE_RULE, {"sign_id": sign_id, "category": category, "severity": severity})
+        .first()
+    )
+    if sign is None:
         raise field_error("sign_id", "no such sign")
-    sign, hours = found
     require_zone(actor, sign.zone_id)
     if sign.status != "active":
         raise field_error("sign_id", "the sign has been removed")
@@ -137,7 +152,7 @@ def report_hazard(
         sign_id=sign.id,
         shop_id=sign.shop_id,
         zone_id=sign.zone_id,
-        zone=sign.zone,
+        zone=at_hand(session, Zone, sign.zone_id, code=sign.zone_code),
         road_id=sign.road_id,
         patrol_id=patrol.id if patrol else None,
         visit_id=visit_id,
@@ -150,15 +165,15 @@ def report_hazard(
         found_by_id=actor.id,
         lat=lat,
         lng=lng,
-        deadline_at=deadline_at or deadline_from(hours, category, severity, found_at),
+        deadline_at=deadline_at or deadline_from(sign.hours, category, severity, found_at),
         recorded_at=recorded_at,
-        photos=[],  # known empty until attach adds to it: the answer needs no query for them
+        photos=[],  # known empty until the links below: the answer needs no query for them
     )
-    db.session.add(hazard)
-    hazard_photos.attach(
-        hazard, photos, stage="finding", actor=actor, at=found_at, received_at=received_at or clock.now()
-    )
-    db.session.flush()
+    # Flagged (a doubtful photo) before the row is written; linked once it is.
+    received_at = received_at or clock.now()
+    evidence = hazard_photos.checked(hazard, photos, stage="finding", received_at=received_at)
+    audit.write_created(session, hazard)  # a reported hazard has no hours to rectify to keep
+    hazard_photos.link(hazard, evidence, stage="finding", actor=actor, at=found_at)
     return hazard
 
 
