@@ -17,8 +17,8 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
 # gthread that takes a new connection only while a thread is free, so connections opened
-# together spread over the workers (signage/core/workers.py).
-worker_class = "signage.core.workers.BalancedThreadWorker"
+# together spread over the workers (signage/core/workers.py); one thread: sync workers.
+worker_class = "signage.core.workers.BalancedThreadWorker" if threads > 1 else "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = 20
 keepalive = 5

@@ -353,7 +353,9 @@ def run(args) -> report.Run:
         "generate_seconds": counts["seconds"],
         "workers": args.workers,
         "threads": args.threads,
-        "worker_class": "gthread" if args.threads > 1 else "sync",
+        "worker_class": "gthread, a new connection only while a thread is free"
+        if args.threads > 1
+        else "sync",
         "ratelimit": "memory://",
         "duration": args.duration,
         "warmup": args.warmup,
