@@ -225,6 +225,11 @@ def test_nul_character_in_a_query_or_json_value_is_422_naming_it(client, admin):
         "/api/v1/sync", json={"operations": [{"method": "POST", "path": "/api/v1/x\x00"}]}, headers=admin
     )
     assert "operations.0.path" in assert_problem(nested, 422)["errors"]
+    key = client.post("/api/v1/zones", json={"code": "XQ", "na\x00me": "新区"}, headers=admin)
+    assert "na\x00me" in assert_problem(key, 422, "validation-error")["errors"]
+    # A backslash written before u0000 is text, not a NUL: the body's bytes hold \\u0000.
+    text = client.post("/api/v1/zones", json={"code": "XQ", "name": "新区\\u0000"}, headers=admin)
+    assert text.status_code == 201 and text.get_json()["name"] == "新区\\u0000", text.get_json()
 
 
 @pytest.mark.parametrize("path", ["/api/v1/users", "/api/v1/roads"])

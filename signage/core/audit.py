@@ -223,7 +223,8 @@ def write_created(session: Session, record: Audited) -> None:
         if key not in given:
             setattr(record, key, None)  # what the INSERT stores: known, not loaded when read
     values = {f"r_{name}": given[key] for name, key in columns}
-    event = _row(record, "create", None, snapshot(record), clock.now(), _who())
+    after = {key: _value(record, key, given[key]) for _name, key in columns if key not in _SKIP}
+    event = _row(record, "create", None, after, clock.now(), _who())
     connection = session.connection()
     buffer = session.info.get(_BUFFER)
     if buffer is None and connection.dialect.name == "postgresql":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from datetime import UTC, datetime
@@ -135,17 +136,25 @@ def with_defaults(record):
     flush and all go in one. The version counter is left to the ORM. Only for models whose
     defaults are plain values or functions of nothing: a default reading its insert context,
     or a mutable value (shared, not copied), does not belong here."""
-    mapper = sa.inspect(type(record))
-    for attr in mapper.column_attrs:
-        column = attr.columns[0]
-        default = column.default
-        if default is None or column is mapper.version_id_col or getattr(record, attr.key) is not None:
-            continue
-        if default.is_scalar:
-            setattr(record, attr.key, default.arg)
-        elif default.is_callable:
-            setattr(record, attr.key, default.arg(None))  # SQLAlchemy wraps it to take a context
+    given = record.__dict__
+    for key, default in _defaults(type(record)):
+        if given.get(key) is None:
+            setattr(record, key, default.arg(None) if default.is_callable else default.arg)
     return record
+
+
+@functools.cache
+def _defaults(model: type) -> tuple[tuple[str, sa.ColumnDefault], ...]:
+    """model's attributes with a default `with_defaults` gives (SQLAlchemy wraps a function
+    to take an insert context)."""
+    mapper = sa.inspect(model)
+    return tuple(
+        (attr.key, attr.columns[0].default)
+        for attr in mapper.column_attrs
+        if attr.columns[0].default is not None
+        and attr.columns[0] is not mapper.version_id_col
+        and (attr.columns[0].default.is_scalar or attr.columns[0].default.is_callable)
+    )
 
 
 def as_stored(session: Session, record):

@@ -104,6 +104,10 @@ def _accepted_types(endpoint: str | None, method: str, app: Flask) -> tuple[str,
     return getattr(target, "_accepts", ("application/json",))
 
 
+_FORM_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
+_JSON_NUL = b"\\u0000"
+
+
 def _nul_paths(value, path: str) -> list[str]:
     """Dotted paths of the JSON strings (values or keys) holding a NUL character."""
     if isinstance(value, str):
@@ -192,9 +196,11 @@ def init_web(app: Flask) -> None:
             if "%00" in query or "\x00" in query  # how a NUL gets into the query; most have none
             else []
         )
-        if req.method in BODY_METHODS:  # reading `form` parses a body, even an absent one
-            found += [name for name, value in req.form.items(multi=True) if "\x00" in name + value]
-            if req.is_json and (req.content_length or 0) > 0:
+        if req.method in BODY_METHODS:
+            if req.mimetype in _FORM_TYPES:  # reading `form` parses a body, even an absent one
+                found += [name for name, value in req.form.items(multi=True) if "\x00" in name + value]
+            elif req.is_json and (req.content_length or 0) > 0 and _JSON_NUL in req.get_data(cache=True):
+                # Valid JSON holds a NUL only written as \u0000: most bodies need no walk.
                 found += _nul_paths(req.get_json(silent=True), "")
         if found:
             message = "must not contain the NUL character (U+0000)"
