@@ -1,8 +1,8 @@
 """gunicorn as gunicorn.conf.py sets it up: connections opened together spread over the workers.
 
 The threaded workers take a new connection only while one of their threads is free
-(signage/core/workers.py); gunicorn's own gthread worker takes every connection it can, and
-one worker could hold most of them while the others idle.
+(BalancedThreadWorker in gunicorn.conf.py); gunicorn's own gthread worker takes every
+connection it can, and one worker could hold most of them while the others idle.
 """
 
 from __future__ import annotations
@@ -80,3 +80,18 @@ def test_connections_opened_together_spread_over_the_workers(gunicorn):
     for _round in range(6):
         answered = Counter(_all_at_once(gunicorn, 0.5))
         assert sorted(answered.values()) == [THREADS] * WORKERS, answered
+
+
+def test_the_master_loading_its_worker_class_does_not_import_the_app():
+    # gunicorn's master reads gunicorn.conf.py and loads the worker class it names. Had that
+    # imported the app, workers forked after a reload (SIGHUP) would run the code the master
+    # loaded at its start.
+    probe = (
+        "import runpy, sys; from gunicorn import util; "
+        "util.load_class(runpy.run_path('gunicorn.conf.py')['worker_class']); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('signage', 'flask', 'sqlalchemy')))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert found.stdout.strip() == "[]", found.stdout
