@@ -227,6 +227,13 @@ def test_nul_character_in_a_query_or_json_value_is_422_naming_it(client, admin):
     assert "operations.0.path" in assert_problem(nested, 422)["errors"]
     key = client.post("/api/v1/zones", json={"code": "XQ", "na\x00me": "新区"}, headers=admin)
     assert "na\x00me" in assert_problem(key, 422, "validation-error")["errors"]
+    chunked = client.post(
+        "/api/v1/zones",
+        data=json.dumps({"code": "XQ", "name": "新\x00区"}).encode(),
+        headers={**admin, "Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},  # what gunicorn sets for a chunked body
+    )
+    assert "NUL" in assert_problem(chunked, 422, "validation-error")["errors"]["name"][0]
     # A backslash written before u0000 is text, not a NUL: the body's bytes hold \\u0000.
     text = client.post("/api/v1/zones", json={"code": "XQ", "name": "新区\\u0000"}, headers=admin)
     assert text.status_code == 201 and text.get_json()["name"] == "新区\\u0000", text.get_json()

@@ -199,7 +199,7 @@ def init_web(app: Flask) -> None:
         if req.method in BODY_METHODS:
             if req.mimetype in _FORM_TYPES:  # reading `form` parses a body, even an absent one
                 found += [name for name, value in req.form.items(multi=True) if "\x00" in name + value]
-            elif req.is_json and (req.content_length or 0) > 0 and _JSON_NUL in req.get_data(cache=True):
+            elif req.is_json and _JSON_NUL in req.get_data(cache=True):  # sent chunked too
                 # Valid JSON holds a NUL only written as \u0000: most bodies need no walk.
                 found += _nul_paths(req.get_json(silent=True), "")
         if found:
