@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import sqlalchemy as sa
 
 from signage.accounts.models import User
@@ -95,6 +97,37 @@ def test_a_loader_replays_a_night_patrol_from_finding_to_verified_fix(app):
         assert steps == ["notify", "submit_fix", "verify"]
         actors = set(db.session.scalars(sa.select(Event.actor_id).where(Event.entity == "hazards")))
         assert actors == {shen.id}
+
+
+def test_a_hazard_reported_in_a_savepoint_that_rolls_back_leaves_the_session(app):
+    # The hazard's row goes in by a Core statement (audit.write_created), not a flush: when its
+    # savepoint rolls back (a sync batch's failed operation), the record must leave the session
+    # with its row, so that the same id can be reported again.
+    _zones(app)
+    make_user(app, "shen", "inspector", zones=("GL",))
+    with app.app_context():
+        shen = db.session.scalar(sa.select(User).where(User.username == "shen"))
+        sign = factories.sign(factories.shop("夜宵店"))
+        db.session.commit()
+        audit.set_actor(shen.id, shen.role)
+        try:
+            hazard_id = uuid.uuid4()
+            savepoint = db.session.begin_nested()
+            first = report_hazard(
+                actor=shen, sign_id=sign.id, category="rusted", severity="low", id=hazard_id
+            )
+            savepoint.rollback()
+            assert first not in db.session
+            again = report_hazard(
+                actor=shen, sign_id=sign.id, category="damaged", severity="low", id=hazard_id
+            )
+            db.session.commit()
+        finally:
+            audit.set_actor(None, None)
+        assert again in db.session and again.category == "damaged"
+        stored = db.session.execute(sa.select(Hazard.category).where(Hazard.id == hazard_id)).scalars().all()
+        events = db.session.scalars(sa.select(Event.action).where(Event.entity_id == str(hazard_id))).all()
+    assert stored == ["damaged"] and events == ["create"]
 
 
 def _zones(app) -> None:

@@ -155,6 +155,8 @@ def test_hazard_report_checks_all_its_photos_in_one_statement(app, client):
         assert response.status_code == 201, response.get_json()
         assert len(response.get_json()["photos"]) == how_many
         counts.append(len(statements))
+        # The sign's position for the photos' distance check comes with the sign's own read.
+        assert len([s for s in statements if s.lstrip().startswith("SELECT signs.")]) == 1, statements
     assert counts[0] == counts[1], counts
 
 

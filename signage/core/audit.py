@@ -20,7 +20,7 @@ from flask import g, has_request_context
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from signage.core import clock
-from signage.core.db import as_stored, db, with_defaults
+from signage.core.db import as_written, db, with_defaults
 
 REDACTED = "[redacted]"
 _SKIP = {"updated_at", "version"}
@@ -205,7 +205,7 @@ def _insert(session: Session, rows: list[dict]) -> None:
 
 def write_created(session: Session, record: Audited) -> None:
     """INSERT a new record and its create event by Core statements, not the unit of work, and
-    attach the record to session as stored (`as_stored`).
+    attach the record to session as stored (`as_written`).
 
     For a record whose row needs nothing from a flush: its column defaults are given here
     (`with_defaults`, version 1), the records it refers to are stored already, and its mapper's
@@ -225,6 +225,8 @@ def write_created(session: Session, record: Audited) -> None:
     values = {f"r_{name}": given[key] for name, key in columns}
     after = {key: _value(record, key, given[key]) for _name, key in columns if key not in _SKIP}
     event = _row(record, "create", None, after, clock.now(), _who())
+    if session.new:
+        session.flush()  # what the record refers to may be among them
     connection = session.connection()
     buffer = session.info.get(_BUFFER)
     if buffer is None and connection.dialect.name == "postgresql":
@@ -235,7 +237,7 @@ def write_created(session: Session, record: Audited) -> None:
             buffer.append(event)
         else:
             _insert(session, [event])
-    as_stored(session, record)
+    as_written(session, record)
 
 
 @functools.cache

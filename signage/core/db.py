@@ -158,12 +158,47 @@ def _defaults(model: type) -> tuple[tuple[str, sa.ColumnDefault], ...]:
 
 
 def as_stored(session: Session, record):
-    """Attach record to session as the stored row it stands for, with no statement: a Core
-    statement has just written its row, or it is made from what was read. The next flush
-    INSERTs nothing for it, a later change UPDATEs it, and columns not set load when read."""
+    """Attach record to session as the stored row it stands for, with no statement: it is
+    made from what was read. The next flush INSERTs nothing for it, a later change UPDATEs it,
+    and columns not set load when read."""
     make_transient_to_detached(record)
     session.add(record)
     return record
+
+
+def as_written(session: Session, record):
+    """`as_stored` for a record whose row a Core statement has just INSERTed in session's
+    transaction: if that transaction (or a savepoint holding the INSERT) rolls back, the record
+    leaves the session with its row, as a flushed new record would."""
+    as_stored(session, record)
+    written = session.info.setdefault(_WRITTEN, [])
+    written.append((session.get_nested_transaction() or session.get_transaction(), record))
+    return record
+
+
+_WRITTEN = "signage_written"  # Session.info key: (transaction, record) of `as_written`
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _forget_written(session: Session, previous_transaction) -> None:
+    written = session.info.get(_WRITTEN)
+    if not written:
+        return
+    kept = []
+    for transaction, record in written:
+        inside = transaction
+        while inside is not None and inside is not previous_transaction:
+            inside = inside.parent
+        if inside is None:
+            kept.append((transaction, record))
+        elif record in session:
+            session.expunge(record)
+    written[:] = kept
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _written_are_stored(session: Session) -> None:
+    session.info.pop(_WRITTEN, None)
 
 
 def at_hand(session: Session, model: type, ident, **columns):

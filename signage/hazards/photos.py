@@ -74,14 +74,20 @@ def attach(
 
 
 def checked(
-    hazard: Hazard, photos: Sequence[Photo], *, stage: str, received_at: datetime
+    hazard: Hazard,
+    photos: Sequence[Photo],
+    *,
+    stage: str,
+    received_at: datetime,
+    place: LatLng | None = None,
 ) -> list[tuple[Photo, list]]:
     """The photos not yet on the hazard at this stage, each with the integrity flags it raises;
     the hazard is flagged if any raises one. The first half of `attach`: a hazard being
-    reported is flagged before its row is written."""
+    reported is flagged before its row is written. place: where the sign stands, when the
+    caller knows (else `sign_place`)."""
     if not photos:
         return []
-    place = sign_place(hazard)
+    place = place or sign_place(hazard)
     existing = {(p.photo_id, p.stage) for p in hazard.photos}
     found = []
     for photo in photos:

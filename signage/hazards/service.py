@@ -34,6 +34,7 @@ from signage.hazards.daylight import is_after_dark
 from signage.hazards.models import OPEN_STATES, Hazard, HazardTransition
 from signage.hazards.rules import deadline_from, rule_hours
 from signage.ledger.models import Shop, Sign
+from signage.patrols.geo import LatLng
 from signage.patrols.models import Patrol, Visit
 from signage.zones.models import Zone
 
@@ -51,23 +52,31 @@ def _patrol_for(actor: User, patrol_id: uuid.UUID | None, sign: sa.Row, found_at
     return patrol
 
 
-def _place(sign: sa.Row, lat, lng, coord_system: str) -> tuple[float, float]:
+def _place(sign: sa.Row, lat, lng, coord_system: str) -> LatLng:
     if (lat is None) != (lng is None):
         raise field_error("lat", "give both lat and lng, or neither")
     if lat is not None:
         return in_service_area(lat, lng, coord_system)
+    place = _sign_place(sign)
+    if place is None:
+        raise field_error("lat", "the sign has no position on the ledger; send where the hazard is")
+    return place
+
+
+def _sign_place(sign: sa.Row) -> LatLng | None:
+    """Where the sign stands, from its row: its own position, else its shop's (as
+    `photos.sign_place` finds it for a stored hazard)."""
     if sign.lat is not None and sign.lng is not None:
         return sign.lat, sign.lng
-    shop = db.session.get(Shop, sign.shop_id) if sign.shop_id else None
-    if shop is None:
-        raise field_error("lat", "the sign has no position on the ledger; send where the hazard is")
-    return shop.lat, shop.lng
+    if sign.shop_lat is not None and sign.shop_lng is not None:
+        return sign.shop_lat, sign.shop_lng
+    return None
 
 
-# Built once: every hazard reported runs it. The sign's columns, its zone's code and the
-# deadline rule in one Core statement (an ORM load of the sign and its zone cost more than the
+# Built once: every hazard reported runs it. The sign's columns, its shop's position, its zone's
+# code and the deadline rule in one Core statement (an ORM load of the sign and its zone cost more than the
 # statement's round trip).
-_signs, _zones = Sign.__table__.c, Zone.__table__.c
+_signs, _zones, _shops = Sign.__table__.c, Zone.__table__.c, Shop.__table__.c
 _SIGN_ZONE_RULE = (
     sa.select(
         _signs.id,
@@ -77,10 +86,13 @@ _SIGN_ZONE_RULE = (
         _signs.status,
         _signs.lat,
         _signs.lng,
+        _shops.lat.label("shop_lat"),
+        _shops.lng.label("shop_lng"),
         _zones.code.label("zone_code"),
         rule_hours(sa.bindparam("category"), sa.bindparam("severity")).label("hours"),
     )
     .join_from(Sign.__table__, Zone.__table__, _zones.id == _signs.zone_id)
+    .outerjoin(Shop.__table__, _shops.id == _signs.shop_id)
     .where(_signs.id == sa.bindparam("sign_id"))
 )
 
@@ -171,7 +183,9 @@ def report_hazard(
     )
     # Flagged (a doubtful photo) before the row is written; linked once it is.
     received_at = received_at or clock.now()
-    evidence = hazard_photos.checked(hazard, photos, stage="finding", received_at=received_at)
+    evidence = hazard_photos.checked(
+        hazard, photos, stage="finding", received_at=received_at, place=_sign_place(sign) or (lat, lng)
+    )
     audit.write_created(session, hazard)  # a reported hazard has no hours to rectify to keep
     hazard_photos.link(hazard, evidence, stage="finding", actor=actor, at=found_at)
     return hazard

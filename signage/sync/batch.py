@@ -91,9 +91,11 @@ class _BatchSession(Session):
         self._kept: list[sa.orm.InstanceState] = []
         self._fresh: list = []  # records added since the last flush or keeping
         self._autoflushing = False
-        # The identity map holds records weakly; holding them here keeps them for the batch.
+        # The identity map holds records weakly; holding them here keeps them for the batch
+        # (records written by a Core statement, or made from what was read, come in detached:
+        # core/db.py as_stored).
         self._held: list = []
-        for name in ("pending_to_persistent", "loaded_as_persistent"):
+        for name in ("pending_to_persistent", "loaded_as_persistent", "detached_to_persistent"):
             sa.event.listen(self, name, lambda _session, instance: self._held.append(instance))
         sa.event.listen(self, "transient_to_pending", lambda _session, instance: self._fresh.append(instance))
         audit.buffer_events(self)
