@@ -13,13 +13,12 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import sqlalchemy as sa
 from flask import current_app, g, request
-from sqlalchemy.orm import make_transient_to_detached
 
 from signage.accounts import signins
 from signage.accounts.models import AuthSession, RefreshToken, User, user_zones
 from signage.core import audit, clock, reads
 from signage.core.access import Principal
-from signage.core.db import db
+from signage.core.db import as_stored, db
 from signage.core.errors import Problem
 from signage.core.scope import remember_zone_ids
 
@@ -218,9 +217,8 @@ def _session_user(params: dict) -> User:
     """
     principal, user = _checked(params, lambda: db.session.execute(_SESSION_USER, params).all())
     if user is None:
-        user = User(id=principal.id, username=principal.username, role=principal.role, is_active=True)
-        make_transient_to_detached(user)
-        db.session.add(user)
+        known = User(id=principal.id, username=principal.username, role=principal.role, is_active=True)
+        user = as_stored(db.session(), known)
     remember_zone_ids(user, principal.zone_ids)
     return user
 
