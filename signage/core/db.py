@@ -148,12 +148,13 @@ def _defaults(model: type) -> tuple[tuple[str, sa.ColumnDefault], ...]:
     """model's attributes with a default `with_defaults` gives (SQLAlchemy wraps a function
     to take an insert context)."""
     mapper = sa.inspect(model)
+    columns = ((attr.key, attr.columns[0]) for attr in mapper.column_attrs)
     return tuple(
-        (attr.key, attr.columns[0].default)
-        for attr in mapper.column_attrs
-        if attr.columns[0].default is not None
-        and attr.columns[0] is not mapper.version_id_col
-        and (attr.columns[0].default.is_scalar or attr.columns[0].default.is_callable)
+        (key, column.default)
+        for key, column in columns
+        if column.default is not None
+        and column is not mapper.version_id_col
+        and (column.default.is_scalar or column.default.is_callable)
     )
 
 

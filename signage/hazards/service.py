@@ -73,9 +73,9 @@ def _sign_place(sign: sa.Row) -> LatLng | None:
     return None
 
 
-# Built once: every hazard reported runs it. The sign's columns, its shop's position, its zone's
-# code and the deadline rule in one Core statement (an ORM load of the sign and its zone cost more than the
-# statement's round trip).
+# Built once: every hazard reported runs it. The sign's columns, its shop's position, its
+# zone's code (the answer shows it) and the deadline rule, in one Core statement: an ORM load of
+# the sign and its zone cost more than the statement's round trip.
 _signs, _zones, _shops = Sign.__table__.c, Zone.__table__.c, Shop.__table__.c
 _SIGN_ZONE_RULE = (
     sa.select(
@@ -125,8 +125,6 @@ def report_hazard(
     """
     if actor.role not in STAFF:
         raise Problem(403, "Only the team's staff report hazards.", slug="forbidden")
-    # The zone comes with the sign (the answer shows its code: else a lazy load after the
-    # commit), and the deadline rule with both: one statement.
     session = db.session()
     sign = (
         session.connection()
