@@ -266,10 +266,14 @@ def ping_idle_connections(engine: sa.Engine, idle_seconds: float) -> None:
         checked_in = record.info.get("checked_in")
         if checked_in is None or time.monotonic() - checked_in <= idle_seconds:
             return
-        try:
-            alive = engine.dialect.do_ping(dbapi_connection)
-        except engine.dialect.loaded_dbapi.Error:
-            alive = False
-        if not alive:
+        if not answers(engine.dialect, dbapi_connection):
             # The pool drops this connection and checks out another (a fresh one if need be).
             raise sa.exc.DisconnectionError("the pooled connection is gone")
+
+
+def answers(dialect: sa.Dialect, dbapi_connection) -> bool:
+    """Whether the database answers on this connection (a ping: one round trip)."""
+    try:
+        return bool(dialect.do_ping(dbapi_connection))
+    except dialect.loaded_dbapi.Error:
+        return False

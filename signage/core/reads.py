@@ -3,8 +3,8 @@
 A view marked `@read_only` (signage/core/access.py) never writes, so its request needs neither a
 transaction (BEGIN and ROLLBACK are two round trips) nor the ORM's session and records (profiled,
 they were most of the Python time of a signed-in GET of one shop). Its sign-in check and its
-reads run as Core statements on one connection, returned when the request ends: on PostgreSQL
-from a pool of their own, always in autocommit (`add_engine`).
+reads run as Core statements on one connection: on PostgreSQL from a pool of their own, always
+in autocommit (`add_engine`), each thread keeping its own between its requests (`Kept`).
 
 The hottest of those reads are `Prepared`: built once, and run on the DBAPI cursor itself where
 SQLAlchemy would hand their values through unchanged.
@@ -15,6 +15,9 @@ from __future__ import annotations
 import collections
 import functools
 import keyword
+import os
+import threading
+import time
 import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -23,7 +26,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g
 from psycopg.postgres import types as psycopg_types
 
-from signage.core.db import db
+from signage.core.db import answers, db
 
 
 def start() -> None:
@@ -50,8 +53,95 @@ def add_engine(app: Flask, engine: sa.Engine) -> None:
     options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
     reader = sa.create_engine(engine.url, **options, isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
     utc_sessions(reader)
-    sa.event.listen(engine, "engine_disposed", lambda _conn: reader.dispose())
+    # Pre-ping asks for a test before every use; else one idle past the limit is tested.
+    kept = Kept(reader, 0 if options.get("pool_pre_ping") else app.config["DB_PING_IDLE_SECONDS"])
+
+    def _dispose(_conn) -> None:
+        kept.return_all()
+        reader.dispose()
+
+    sa.event.listen(engine, "engine_disposed", _dispose)
     app.extensions["signage_read_engine"] = reader
+    app.extensions["signage_read_connections"] = kept
+
+
+class Kept:
+    """Each thread's read connection, kept between that thread's requests (PostgreSQL).
+
+    A thread serves one request at a time, so its connection can wait for the thread's next
+    request rather than in the pool: taking one from the pool and returning it (a Connection,
+    the checkout and checkin, their events) was a tenth of the instructions of a signed-in GET
+    of one shop. What the pool would check at checkout is checked here: a connection idle
+    longer than `idle_seconds` is pinged first, one kept since the pool last found a dead
+    connection (the database restarted) goes back to it, and one kept a minute goes back to
+    it too, so the pool's recycling and idle tests still reach every connection. One left in
+    an unusable state (lost, closed) is not kept.
+    """
+
+    HOLD_SECONDS = 60.0
+
+    def __init__(self, engine: sa.Engine, idle_seconds: float) -> None:
+        self.engine = engine
+        self.idle_seconds = idle_seconds
+        self._lock = threading.Lock()
+        self._kept: set[sa.Connection] = set()  # every thread's, for return_all
+        self._local = threading.local()
+        self._pid = os.getpid()
+        self._lost_at = 0.0  # when the pool last dropped a connection
+        sa.event.listen(engine, "invalidate", self._lost)
+        sa.event.listen(engine, "soft_invalidate", self._lost)
+
+    def _lost(self, *_args) -> None:
+        self._lost_at = time.monotonic()
+
+    def take(self) -> sa.Connection:
+        """This thread's kept connection if it is fit to use, else one from the pool."""
+        local = self._local
+        kept = local.__dict__.pop("kept", None)
+        if kept is not None and os.getpid() == self._pid:  # a fork keeps the parent's to itself
+            conn, taken, used = kept
+            with self._lock:
+                mine = conn in self._kept  # not if return_all took it back meanwhile
+                self._kept.discard(conn)
+            if mine:
+                now = time.monotonic()
+                fit = now - taken < self.HOLD_SECONDS and taken > self._lost_at and not conn.invalidated
+                if fit and (now - used <= self.idle_seconds or self._answers(conn)):
+                    local.taken = taken
+                    return conn
+                conn.close()
+        conn = self.engine.connect()
+        local.taken = time.monotonic()
+        return conn
+
+    def keep(self, conn: sa.Connection) -> None:
+        """Keep conn for this thread's next request, or return it to the pool if it is not fit."""
+        taken = self._local.__dict__.pop("taken", 0.0)
+        try:
+            if conn.in_transaction():  # begun by SQLAlchemy alone: the connection is in autocommit
+                conn.rollback()
+            fit = not (conn.closed or conn.invalidated)
+        except sa.exc.SQLAlchemyError:
+            fit = False
+        if not fit:
+            conn.close()
+            return
+        with self._lock:
+            self._kept.add(conn)
+        self._local.kept = (conn, taken, time.monotonic())
+
+    def return_all(self) -> None:
+        """Return every thread's kept connection to the pool (the engine is being disposed of)."""
+        with self._lock:
+            kept, self._kept = self._kept, set()
+        for conn in kept:
+            conn.close()
+
+    def _answers(self, conn: sa.Connection) -> bool:
+        if answers(conn.dialect, conn.connection.dbapi_connection):
+            return True
+        conn.invalidate()
+        return False
 
 
 def engines(app: Flask) -> list[sa.Engine]:
@@ -73,9 +163,9 @@ def connection() -> sa.Connection:
         return conn
     if not ctx_g.get("read_only", False):
         return db.session.connection()
-    reader = current_app.extensions.get("signage_read_engine")
-    if reader is not None:
-        conn = ctx_g._read_connection = reader.connect()
+    kept = current_app.extensions.get("signage_read_connections")
+    if kept is not None:
+        conn = ctx_g._read_connection = kept.take()
         return conn
     conn = db.engine.connect()  # SQLite
     ctx_g._read_connection = conn  # returned at teardown even if the next line fails
@@ -244,12 +334,18 @@ def _fixed_rows(names: tuple[str, ...]):
 
 
 def init_app(app: Flask) -> None:
-    """Return the read connection to the pool when the request ends, whatever happened."""
+    """Give the read connection back when the request ends, whatever happened: kept for the
+    thread's next request (PostgreSQL), else returned to the pool."""
 
     @app.teardown_request
-    def _close_read_connection(_exc=None) -> None:
+    def _give_back_read_connection(_exc=None) -> None:
         ctx_g = g._get_current_object()
         ctx_g.pop("read_only", None)
         conn = ctx_g.pop("_read_connection", None)
-        if conn is not None:
+        if conn is None:
+            return
+        kept = app.extensions.get("signage_read_connections")
+        if kept is not None:
+            kept.keep(conn)
+        else:
             conn.close()
