@@ -6,7 +6,6 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
-from flask_compress import Compress
 
 from signage.accounts import signins
 from signage.config import load_config
@@ -68,7 +67,7 @@ def register_extensions(app: Flask) -> None:
 
     web.configure_logging(app)
     # Registered first so it runs last: stored replays and ETags are of the uncompressed answer.
-    Compress(app)
+    web.Compression(app)
     web.init_web(app)
     errors.register_error_handlers(app)
     failures.init_app(app)

@@ -151,6 +151,13 @@ def test_request_id_is_echoed_or_made(client):
     assert len(made) == 32
 
 
+def test_a_problem_names_the_request_id_its_answer_carries(client):
+    # The id is made as the request arrives, once: the header and the body give the same one.
+    response = client.get("/api/v1/shops")
+    assert assert_problem(response, 401)["request_id"] == response.headers["X-Request-ID"]
+    assert response.headers.getlist("X-Request-ID") == [response.headers["X-Request-ID"]]
+
+
 def test_health_and_readiness(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     assert client.get("/readyz").get_json() == {"status": "ok", "database": "ok"}

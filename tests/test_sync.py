@@ -756,8 +756,14 @@ def test_responses_are_compressed_when_the_client_accepts_it(client, phone):
     response = client.get("/api/v1/shops?limit=20", headers={**phone["auth"], "Accept-Encoding": "gzip"})
     assert response.headers["Content-Encoding"] == "gzip"
     assert len(json.loads(gzip.decompress(response.data))["items"]) == 20
+    assert response.headers["Vary"] == "Accept-Encoding"
     plain = client.get("/api/v1/shops?limit=20", headers=phone["auth"])
-    assert "Content-Encoding" not in plain.headers
+    assert "Content-Encoding" not in plain.headers and plain.headers["Vary"] == "Accept-Encoding"
+    # One shop is under COMPRESS_MIN_SIZE: sent as it is, still varying by what the client accepts.
+    shop_id = plain.get_json()["items"][0]["id"]
+    small = client.get(f"/api/v1/shops/{shop_id}", headers={**phone["auth"], "Accept-Encoding": "gzip"})
+    assert small.status_code == 200 and "Content-Encoding" not in small.headers
+    assert small.get_json()["id"] == shop_id and small.headers.getlist("Vary") == ["Accept-Encoding"]
 
 
 def test_a_phone_accepting_gzip_gets_replays_and_etags_that_still_work(app, client, phone):

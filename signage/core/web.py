@@ -12,6 +12,7 @@ from inspect import iscoroutinefunction
 import orjson
 from flask import Flask, g, request
 from flask.sessions import SessionInterface
+from flask_compress import Compress
 
 from signage.accounts.tokens import BATCH_SIGNED_IN
 from signage.core import idempotency, reads
@@ -27,6 +28,50 @@ SECURITY_HEADERS = (
     ("Referrer-Policy", "no-referrer"),
     ("X-Frame-Options", "DENY"),
 )
+REQUEST_ID_KEY = "signage.request_id"  # in the WSGI environ
+
+
+def request_id_of(environ: dict) -> str:
+    """The request's id: the caller's X-Request-ID if it is a sensible one, else a new one."""
+    incoming = environ.get("HTTP_X_REQUEST_ID", "")
+    return incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+
+class EdgeHeaders:
+    """WSGI middleware: the headers every answer carries, added as it leaves the app.
+
+    X-Request-ID (the id the app logs and puts in problems, `REQUEST_ID_KEY`), the security
+    headers, `Vary: Accept-Encoding` (an answer may be compressed) and, under /api/,
+    `Cache-Control: no-store`: each unless the app set its own. They go onto the list of header
+    tuples WSGI hands over, not through the response's `Headers`, which check every name and
+    value and search the list for each: that was a twentieth of a signed-in GET of one shop
+    (instructions counted).
+    """
+
+    _DEFAULTS = tuple((name.lower(), (name, value)) for name, value in SECURITY_HEADERS)
+
+    def __init__(self, wsgi_app) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        request_id = environ[REQUEST_ID_KEY] = request_id_of(environ)
+        api = environ.get("PATH_INFO", "").startswith("/api/")
+
+        def start(status, headers, exc_info=None):
+            present = {name.lower(): index for index, (name, _) in enumerate(headers)}
+            if "x-request-id" not in present:
+                headers.append(("X-Request-ID", request_id))
+            headers.extend(header for name, header in self._DEFAULTS if name not in present)
+            vary = present.get("vary")
+            if vary is None:
+                headers.append(("Vary", "Accept-Encoding"))
+            elif "accept-encoding" not in headers[vary][1].lower():
+                headers[vary] = ("Vary", f"{headers[vary][1]}, Accept-Encoding")
+            if api and "cache-control" not in present:
+                headers.append(("Cache-Control", "no-store"))
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, start)
 
 
 class SignageFlask(Flask):
@@ -133,6 +178,22 @@ def accepts(*mimetypes: str):
     return decorator
 
 
+class Compression(Compress):
+    """flask-compress, consulted only for an answer it could compress: the client accepts a
+    coding, and the answer is streamed or at least COMPRESS_MIN_SIZE bytes long.
+
+    It left every other answer as it was, at a twentieth of a signed-in GET of one shop
+    (instructions counted). Their `Vary: Accept-Encoding` comes from EdgeHeaders.
+    """
+
+    def after_request(self, response):
+        if request._get_current_object().environ.get("HTTP_ACCEPT_ENCODING"):
+            length = response.content_length
+            if response.is_streamed or length is None or length >= self.app.config["COMPRESS_MIN_SIZE"]:
+                return super().after_request(response)
+        return response
+
+
 class NoCookieSessions(SessionInterface):
     """The API keeps no cookie session (bearer tokens say who calls), so it builds no signer.
 
@@ -159,8 +220,9 @@ def init_web(app: Flask) -> None:
     def start_request():
         ctx_g = g._get_current_object()
         ctx_g.start = time.perf_counter()
-        incoming = request._get_current_object().headers.get("X-Request-ID", "")
-        ctx_g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        environ = request._get_current_object().environ
+        # Set by EdgeHeaders; a sync batch's operation, run inside the app, comes without one.
+        ctx_g.request_id = environ.get(REQUEST_ID_KEY) or request_id_of(environ)
         ctx_g.current_user = None
 
     app.before_request(enforce_access)
@@ -215,24 +277,14 @@ def init_web(app: Flask) -> None:
     app.before_request(idempotency.before_request)
     app.after_request(idempotency.after_request)
 
+    app.wsgi_app = EdgeHeaders(app.wsgi_app)
+
     @app.after_request
     def finish_request(response):
         req, ctx_g = request._get_current_object(), g._get_current_object()
         headers = response.headers
-        # One pass over what the response holds, then appends: setting each header by name
-        # searches (and lower-cases) every header already there, 80 times a request (profiled).
-        present = {key.lower() for key, _ in headers.items()}
         request_id = ctx_g.get("request_id", "")
-        if "x-request-id" in present:
-            headers["X-Request-ID"] = request_id
-        else:
-            headers.add("X-Request-ID", request_id)
-        for key, value in SECURITY_HEADERS:
-            if key.lower() not in present:
-                headers.add(key, value)
-        if "cache-control" not in present and req.path.startswith("/api/"):
-            headers.add("Cache-Control", "no-store")
-        origin = req.headers.get("Origin")
+        origin = req.environ.get("HTTP_ORIGIN")
         if origin and origin in app.config["CORS_ORIGINS"]:
             headers["Access-Control-Allow-Origin"] = origin
             response.vary.add("Origin")
