@@ -71,6 +71,9 @@ def test_hot_reads_answer_the_same_on_the_cursor_as_through_sqlalchemy(
     app, client, captain, ids, monkeypatch
 ):
     on_cursor = _answers(client, captain, ids)
+    # Again, on rows proven (made without the description, in binary), through the cursor the
+    # connection keeps for these reads, each statement setting the shape of its rows.
+    assert _answers(client, captain, ids) == on_cursor
     plans = _plans(app)
     if PG_URL:
         # The four statements convert nothing on PostgreSQL: each ran on the cursor.
@@ -189,6 +192,22 @@ def test_a_lost_connection_under_a_cursor_read_is_a_503_and_the_next_request_wor
     assert end_connections(app, keep_listener=True) >= 1
     assert_problem(client.get(path, headers=captain), 503, "service-unavailable")
     assert client.get(path, headers=captain).status_code == 200
+
+
+@pytest.mark.skipif(not PG_URL, reason="SQLite reads always go through SQLAlchemy")
+def test_a_read_that_fails_on_the_cursor_leaves_the_next_read_working(app, ids):
+    failing = reads.Prepared(sa.select(sa.cast(sa.bindparam("text", type_=sa.String), sa.Integer).label("n")))
+    shop = reads.Prepared(sa.select(Shop.id, Shop.name).where(Shop.id == sa.bindparam("shop_id")))
+    with app.test_request_context():
+        reads.start()
+        try:
+            assert shop.first(shop_id=ids["shop"]).id == ids["shop"]
+            with pytest.raises(sa.exc.DataError):
+                failing.first(text="not a number")
+            assert failing.first(text="42").n == 42
+            assert shop.first(shop_id=ids["shop"]).id == ids["shop"]
+        finally:
+            app.do_teardown_request()
 
 
 @pytest.mark.skipif(not PG_URL, reason="SQLite reads always go through SQLAlchemy")

@@ -204,6 +204,9 @@ _SAME_IN_BINARY = frozenset(
 )  # fmt: skip
 
 
+_CURSOR = "signage_prepared_cursor"  # in a connection's info: the cursor `Prepared` reads run on
+
+
 class Prepared:
     """A read statement built once (at import), for read-only views' hot paths.
 
@@ -250,9 +253,14 @@ class Prepared:
             if converters
             else params
         )
-        cursor = None
+        # One cursor per connection, made once: a cursor made per read (its adapters, the
+        # loaders for each column) cost a twentieth of a GET of one shop (instructions counted).
+        info = conn.connection.info  # kept with the connection; cleared if it is replaced
+        cursor = info.get(_CURSOR)
         try:
-            cursor = conn.connection.driver_connection.cursor(row_factory=rows or _named_rows)
+            if cursor is None:
+                cursor = info[_CURSOR] = conn.connection.driver_connection.cursor()
+            cursor.row_factory = rows or _named_rows
             cursor.execute(sql, sent, binary=binary)
             if rows is None:
                 description = cursor.description
@@ -267,11 +275,9 @@ class Prepared:
                 self._plans[dialect] = plan._replace(rows=_fixed_rows(names), binary=binary)
             return cursor.fetchone() if one else cursor.fetchall()
         except dialect.loaded_dbapi.Error as error:
+            info.pop(_CURSOR, None)  # the next read makes a new one
             conn._handle_dbapi_exception(error, sql, sent, cursor, None)  # raises SQLAlchemy's
             raise
-        finally:
-            if cursor is not None:
-                cursor.close()
 
     def _compiled(self, dialect: sa.Dialect) -> sa.engine.Compiled:
         return self.stmt.compile(dialect=dialect)
