@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
-import uuid
 from inspect import iscoroutinefunction
 
 import orjson
@@ -34,7 +34,7 @@ REQUEST_ID_KEY = "signage.request_id"  # in the WSGI environ
 def request_id_of(environ: dict) -> str:
     """The request's id: the caller's X-Request-ID if it is a sensible one, else a new one."""
     incoming = environ.get("HTTP_X_REQUEST_ID", "")
-    return incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    return incoming if _REQUEST_ID.match(incoming) else os.urandom(16).hex()
 
 
 class EdgeHeaders:
