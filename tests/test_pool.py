@@ -140,3 +140,22 @@ def test_once_one_read_connection_is_found_lost_no_thread_uses_the_one_it_kept(a
         response = other.submit(client.get, "/api/v1/shops", headers=admin).result()
         assert response.status_code == 200, response.get_data(as_text=True)
     assert client.get("/api/v1/shops", headers=admin).status_code == 200
+
+
+def test_after_a_fork_the_parents_kept_connections_are_neither_used_nor_returned(app, client, admin):
+    # A forked process inherits the parent's kept connections; their sockets are the parent's.
+    taken = _checkouts(app)
+    assert client.get("/api/v1/shops", headers=admin).status_code == 200
+    kept = app.extensions["signage_read_connections"]
+    parents = set(kept._kept)
+    assert len(parents) == 1 and len(taken) == 1
+    try:
+        kept._pid = -1  # the state as a forked process sees it
+        assert client.get("/api/v1/shops", headers=admin).status_code == 200
+        assert len(taken) == 2 and not parents & kept._kept  # a connection of its own
+        kept._pid = -1
+        kept.return_all()  # as disposing of the engine in the forked process does
+        assert not any(conn.closed for conn in parents)
+    finally:
+        for conn in parents:
+            conn.close()

@@ -96,9 +96,11 @@ class Kept:
 
     def take(self) -> sa.Connection:
         """This thread's kept connection if it is fit to use, else one from the pool."""
+        if os.getpid() != self._pid:
+            self._forget_parents()
         local = self._local
         kept = local.__dict__.pop("kept", None)
-        if kept is not None and os.getpid() == self._pid:  # a fork keeps the parent's to itself
+        if kept is not None:
             conn, taken, used = kept
             with self._lock:
                 mine = conn in self._kept  # not if return_all took it back meanwhile
@@ -130,8 +132,15 @@ class Kept:
             self._kept.add(conn)
         self._local.kept = (conn, taken, time.monotonic())
 
+    def _forget_parents(self) -> None:
+        """In a forked process: the parent's kept connections are the parent's to use and close."""
+        self._pid, self._kept, self._local = os.getpid(), set(), threading.local()
+
     def return_all(self) -> None:
         """Return every thread's kept connection to the pool (the engine is being disposed of)."""
+        if os.getpid() != self._pid:
+            self._forget_parents()
+            return
         with self._lock:
             kept, self._kept = self._kept, set()
         for conn in kept:
