@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import uuid
@@ -156,3 +157,102 @@ def test_pool_tests_idle_connections_by_default_and_every_one_on_request(monkeyp
     config = load_config()
     assert config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True, "pool_recycle": 600}
     assert config["DB_PING_IDLE_SECONDS"] == 30
+
+
+def _request_log_lines(stream) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in stream.getvalue().splitlines() if '"signage.request"' in line]
+
+
+@contextlib.contextmanager
+def _json_request_log():
+    """The "signage" logger as configure_logging sets it up in production (one JSON handler),
+    writing into a buffer; pytest's own capturing handlers are set aside meanwhile."""
+    import io
+    import logging
+
+    from signage.core.web import JsonFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("signage")
+    handlers, logger.handlers = logger.handlers, [handler]
+    try:
+        yield stream, handler
+    finally:
+        logger.handlers = handlers
+
+
+def test_the_production_request_log_line_is_the_json_logging_would_write(app, client):
+    import logging
+
+    from tests.helpers import bearer, sign_in
+
+    make_user(app, "alice", "admin")
+    headers = {**bearer(sign_in(client, "alice")), "X-Request-ID": "direct-1"}
+    records = []
+    make_record = logging.getLogRecordFactory()
+
+    def counted(*args, **kwargs):
+        records.append(args[0])
+        return make_record(*args, **kwargs)
+
+    logging.setLogRecordFactory(counted)
+    try:
+        with _json_request_log() as (stream, _):
+            client.get("/api/v1/me", headers=headers)
+            direct = _request_log_lines(stream)[-1]
+            assert "signage.request" not in records  # written straight to the stream, no LogRecord
+
+            # A handler added below "signage" sends the line through logging's records instead.
+            kept = []
+            extra = logging.Handler()
+            extra.emit = kept.append
+            logger = logging.getLogger("signage.request")
+            logger.addHandler(extra)
+            try:
+                client.get("/api/v1/me", headers={**headers, "X-Request-ID": "through-logging-1"})
+            finally:
+                logger.removeHandler(extra)
+            through_logging = _request_log_lines(stream)[-1]
+    finally:
+        logging.setLogRecordFactory(make_record)
+    assert len(kept) == 1 and kept[0].getMessage() == "GET /api/v1/me 200"
+    assert "signage.request" in records
+
+    assert direct["request_id"] == "direct-1" and through_logging["request_id"] == "through-logging-1"
+    for line in (direct, through_logging):
+        assert line["level"] == "INFO" and line["logger"] == "signage.request"
+        assert line["message"] == "GET /api/v1/me 200" and line["status"] == 200
+        assert line["role"] == "admin" and line["duration_ms"] >= 0
+    assert list(direct) == list(through_logging)
+    assert direct["user_id"] == through_logging["user_id"]
+
+
+def test_a_request_log_with_a_filter_or_above_info_follows_logging(app, client):
+    import logging
+
+    with _json_request_log() as (stream, handler):
+        handler.addFilter(lambda record: record.getMessage() != "GET /healthz 200")
+        client.get("/healthz")
+        client.get("/api/v1/no-such-thing")
+        assert [line["message"] for line in _request_log_lines(stream)] == ["GET /api/v1/no-such-thing 404"]
+
+        logger = logging.getLogger("signage.request")
+        level = logger.level
+        logger.setLevel(logging.WARNING)
+        try:
+            client.get("/api/v1/no-such-thing")
+        finally:
+            logger.setLevel(level)
+        assert len(_request_log_lines(stream)) == 1
+
+
+def test_a_request_log_stream_that_fails_leaves_the_answer_standing(app, client, capsys):
+    with _json_request_log() as (stream, _):
+        stream.close()  # writing to it raises ValueError
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert "Logging error" in capsys.readouterr().err
