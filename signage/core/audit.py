@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from flask import g, has_request_context
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from signage.core import clock
+from signage.core import clock, reads
 from signage.core.db import as_written, db, with_defaults
 
 REDACTED = "[redacted]"
@@ -230,7 +230,7 @@ def write_created(session: Session, record: Audited) -> None:
     connection = session.connection()
     buffer = session.info.get(_BUFFER)
     if buffer is None and connection.dialect.name == "postgresql":
-        connection.execute(_insert_with_event(table), values | {f"e_{k}": v for k, v in event.items()})
+        _insert_with_event(table).run_in(connection, **values, **{f"e_{k}": v for k, v in event.items()})
     else:
         connection.execute(_insert_record(table), values)
         if buffer is not None:
@@ -263,10 +263,11 @@ def _insert_record(table: sa.Table) -> sa.Insert:
 
 
 @functools.cache
-def _insert_with_event(table: sa.Table) -> sa.Insert:
-    """PostgreSQL: the event's INSERT (parameters e_<column>) with the record's as a CTE."""
+def _insert_with_event(table: sa.Table) -> reads.Prepared:
+    """PostgreSQL: the event's INSERT (parameters e_<column>) with the record's as a CTE, run on
+    the cursor where it can be (SQLAlchemy's execution of it cost a third of its round trip)."""
     event = Event.__table__.c
-    return (
+    return reads.Prepared(
         sa.insert(Event)
         .values(
             {name: sa.bindparam(f"e_{name}", type_=event[name].type) for name in _EVENT_FIELDS}

@@ -213,11 +213,13 @@ _SAME_IN_BINARY = frozenset(
 )  # fmt: skip
 
 
-_CURSOR = "signage_prepared_cursor"  # in a connection's info: the cursor `Prepared` reads run on
+_CURSOR = "signage_prepared_cursor"  # in a connection's info: the cursor `Prepared` statements run on
+_FIRST, _ALL, _NONE = "first", "all", "none"  # what a `Prepared` statement's caller wants back
 
 
 class Prepared:
-    """A read statement built once (at import), for read-only views' hot paths.
+    """A statement built once (at import), for hot paths: read-only views' reads, and a few
+    statements of requests that write, run in their session's transaction (`first_in`, `run_in`).
 
     SQLAlchemy's execution of a statement (its context, result and a Row per row) cost more
     Python time than the statement's round trip in a GET of one shop (profiled). Where it would
@@ -239,23 +241,30 @@ class Prepared:
 
     def first(self, **params) -> Any:
         """The first row, or None."""
-        return self._run(params, one=True)
+        return self._on(connection(), params, _FIRST, active())
 
     def all(self, **params) -> list:
         """Every row."""
-        return self._run(params, one=False)
+        return self._on(connection(), params, _ALL, active())
 
-    def _run(self, params: dict, one: bool) -> Any:
-        conn = connection()
+    def first_in(self, conn: sa.Connection, **params) -> Any:
+        """The first row or None, read on conn (a session's, in its transaction: a request that writes)."""
+        return self._on(conn, params, _FIRST, True)
+
+    def run_in(self, conn: sa.Connection, **params) -> None:
+        """Run a statement that gives no rows (an INSERT) on conn, in its transaction."""
+        self._on(conn, params, _NONE, True)
+
+    def _on(self, conn: sa.Connection, params: dict, want: str, on_cursor: bool) -> Any:
         dialect = conn.dialect
         # Where statements are watched (tracing, statement counts), SQLAlchemy runs them all.
         watched = (conn._has_events or conn.engine._has_events) and _watched(conn.dispatch)
-        plan = self._plans.get(dialect, False) if active() and not watched else None
+        plan = self._plans.get(dialect, False) if on_cursor and not watched else None
         if plan is False:
             plan = self._plans[dialect] = self._plain_sql(dialect)
         if plan is None:
             result = conn.execute(self.stmt, params)
-            return result.first() if one else result.all()
+            return result.first() if want is _FIRST else result.all() if want is _ALL else None
         sql, converters, rows, binary = plan
         sent = (
             {k: converters[k](v) if k in converters else v for k, v in params.items()}
@@ -271,20 +280,22 @@ class Prepared:
                 cursor = info[_CURSOR] = conn.connection.driver_connection.cursor()
             cursor.row_factory = rows or _named_rows
             cursor.execute(sql, sent, binary=binary)
+            if want is _NONE:
+                return None
             if rows is None:
                 description = cursor.description
                 if self._needs_sqlalchemy(dialect, description):
                     self._plans[dialect] = None
-                    return self._run(params, one)
+                    return self._on(conn, params, want, on_cursor)  # a read: safe to run again
                 # Proven: later rows are made without reading the cursor's description again
                 # (building it cost a sixth of a GET of one shop, profiled), in binary where
                 # every column reads the same so.
                 names = tuple(column.name for column in description)
                 binary = all(column.type_code in _SAME_IN_BINARY for column in description)
                 self._plans[dialect] = plan._replace(rows=_fixed_rows(names), binary=binary)
-            return cursor.fetchone() if one else cursor.fetchall()
+            return cursor.fetchone() if want is _FIRST else cursor.fetchall()
         except dialect.loaded_dbapi.Error as error:
-            info.pop(_CURSOR, None)  # the next read makes a new one
+            info.pop(_CURSOR, None)  # the next statement makes a new one
             conn._handle_dbapi_exception(error, sql, sent, cursor, None)  # raises SQLAlchemy's
             raise
 

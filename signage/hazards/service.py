@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from signage.accounts.models import User
 from signage.catalog import HazardState
-from signage.core import audit, clock
+from signage.core import audit, clock, reads
 from signage.core.access import STAFF
 from signage.core.audit import Event
 from signage.core.db import at_hand, db
@@ -75,9 +75,10 @@ def _sign_place(sign: sa.Row) -> LatLng | None:
 
 # Built once: every hazard reported runs it. The sign's columns, its shop's position, its
 # zone's code (the answer shows it) and the deadline rule, in one Core statement: an ORM load of
-# the sign and its zone cost more than the statement's round trip.
+# the sign and its zone cost more than the statement's round trip. Run on the cursor where it
+# can be (`reads.Prepared`): SQLAlchemy's execution of it cost half again its round trip.
 _signs, _zones, _shops = Sign.__table__.c, Zone.__table__.c, Shop.__table__.c
-_SIGN_ZONE_RULE = (
+_SIGN_ZONE_RULE = reads.Prepared(
     sa.select(
         _signs.id,
         _signs.shop_id,
@@ -126,10 +127,8 @@ def report_hazard(
     if actor.role not in STAFF:
         raise Problem(403, "Only the team's staff report hazards.", slug="forbidden")
     session = db.session()
-    sign = (
-        session.connection()
-        .execute(_SIGN_ZONE_RULE, {"sign_id": sign_id, "category": category, "severity": severity})
-        .first()
+    sign = _SIGN_ZONE_RULE.first_in(
+        session.connection(), sign_id=sign_id, category=category, severity=severity
     )
     if sign is None:
         raise field_error("sign_id", "no such sign")
