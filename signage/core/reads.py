@@ -278,7 +278,10 @@ class Prepared:
         try:
             if cursor is None:
                 cursor = info[_CURSOR] = conn.connection.driver_connection.cursor()
-            cursor.row_factory = rows or _named_rows
+            # A statement that gives no rows gets a factory that reads nothing: psycopg calls the
+            # factory as it is set and after each statement, and `_named_rows` reads the
+            # description (a sixth of an INSERT's Python time, profiled).
+            cursor.row_factory = _no_rows if want is _NONE else rows or _named_rows
             cursor.execute(sql, sent, binary=binary)
             if want is _NONE:
                 return None
@@ -341,6 +344,11 @@ def _row_class(names: tuple[str, ...]) -> type:
     """A named tuple for rows with these columns, with `_mapping` as SQLAlchemy's rows have."""
     base = collections.namedtuple("Row", names)
     return type("Row", (base,), {"__slots__": (), "_mapping": property(base._asdict)})
+
+
+def _no_rows(_cursor):
+    """psycopg row factory for statements whose rows are not read: plain tuples."""
+    return tuple
 
 
 def _named_rows(cursor):
