@@ -801,3 +801,30 @@ def test_operation_header_values_with_line_breaks_are_422_naming_the_field(clien
     op = {"method": "POST", "path": "/api/v1/shops", "body": shop_body(phone), field: 'x"\r\nX-Role: admin'}
     response = client.post("/api/v1/sync", json={"operations": [op]}, headers=phone["auth"])
     assert field in str(assert_problem(response, 422)["errors"])
+
+
+@pytest.mark.skipif(not PG_URL, reason="two batches claiming at once need PostgreSQL")
+def test_the_same_batch_sent_twice_at_once_creates_each_record_once(app, client, phone):
+    """Two phones' (or one phone's retried) batches of the same operations, at the same moment:
+    one claims them, the other waits for its claims to commit and replays their answers."""
+    ops = [{"method": "POST", "path": "/api/v1/shops", "body": shop_body(phone, n)} for n in range(60)]
+    start = threading.Barrier(2)
+    answers = []
+
+    def send():
+        c = app.test_client()
+        start.wait(timeout=30)
+        answers.append(c.post("/api/v1/sync", json={"operations": ops}, headers=phone["auth"]))
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert [a.status_code for a in answers] == [200, 200]
+    results = [[r["result"] for r in a.get_json()["results"]] for a in answers]
+    for index in range(len(ops)):
+        assert sorted(batch[index] for batch in results) == ["created", "replayed"], index
+    bodies = [[r["body"]["id"] for r in a.get_json()["results"]] for a in answers]
+    assert bodies[0] == bodies[1] == [op["body"]["id"] for op in ops]
+    assert count(app, Shop) == len(ops)
