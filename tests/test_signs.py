@@ -269,6 +269,20 @@ def test_ledger_export_csv_streams_the_same_rows(app, client, setup):
     assert rows[1][15].endswith(f"/api/v1/photos/{setup['photos'][0]}/content")
 
 
+def test_ledger_export_csv_sends_its_rows_in_chunks_and_loses_none(client, setup, monkeypatch):
+    from signage.ledger import exports
+
+    monkeypatch.setattr(exports, "CSV_CHUNK", 300)  # a few rows a chunk
+    for i in range(12):
+        assert _new_sign(client, setup, text=f"分块{i}").status_code == 201
+    response = client.get("/api/v1/exports/ledger?format=csv", headers=setup["supervisor"])
+    chunks = [chunk.decode() for chunk in response.response]
+    assert 4 <= len(chunks) < 13  # neither one chunk a row nor all in one
+    assert all(chunk.endswith("\r\n") for chunk in chunks)  # whole rows only
+    rows = list(csv.reader(io.StringIO("".join(chunks).lstrip("\ufeff"))))
+    assert len(rows) == 13 and sorted(r[7] for r in rows[1:]) == sorted(f"分块{i}" for i in range(12))
+
+
 def test_ledger_export_is_for_supervisors_and_admins(client, setup):
     assert_problem(client.get("/api/v1/exports/ledger", headers=setup["inspector"]), 403)
     assert_problem(client.get("/api/v1/exports/ledger?format=pdf", headers=setup["supervisor"]), 422)

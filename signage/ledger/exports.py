@@ -112,16 +112,24 @@ def rows(stmt: sa.Select) -> Iterator[list]:
         ]
 
 
+CSV_CHUNK = 64 * 1024  # characters sent at a time: a write to the socket per row was most of an export
+
+
 def _csv(stmt: sa.Select) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     # A BOM so Excel opens the UTF-8 Chinese text correctly.
     writer.writerow([h for h, _ in HEADERS])
     yield "\ufeff" + buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
     for row in rows(stmt):
-        buffer.seek(0)
-        buffer.truncate()
         writer.writerow(row)
+        if buffer.tell() >= CSV_CHUNK:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
         yield buffer.getvalue()
 
 
