@@ -4,6 +4,7 @@ the session's transaction, and store and answer exactly what SQLAlchemy's execut
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from signage.core.audit import Event
 from signage.core.db import db
 from signage.hazards import service
 from signage.hazards.models import Hazard
+from signage.ledger.models import Sign
 from tests.conftest import PG_URL
 from tests.fieldwork import DAY, shop_with_sign, staff
 
@@ -79,28 +81,59 @@ def test_a_hazard_reported_on_the_cursor_is_stored_and_answered_as_through_sqlal
         assert cursor_event["txid"] and cursor_event["txid"] != sqlalchemy_event["txid"]
 
 
+# Every value a parameter, none SQLAlchemy fills in: runs on the cursor on PostgreSQL.
+_EVENT = reads.Prepared(
+    sa.insert(Event).values(
+        id=sa.bindparam("id", type_=sa.BigInteger),
+        occurred_at=sa.bindparam("at", type_=Event.__table__.c.occurred_at.type),
+        entity=sa.bindparam("entity", type_=sa.String),
+        entity_id=sa.bindparam("entity_id", type_=sa.String),
+        action=sa.bindparam("action", type_=sa.String),
+    )
+)
+
+
+def _event(n: int) -> dict:
+    return {"id": n, "at": datetime.now(UTC), "entity": "test", "entity_id": f"e{n}", "action": "create"}
+
+
 @pytest.mark.skipif(not PG_URL, reason="SQLite statements always go through SQLAlchemy")
 def test_a_write_that_fails_on_the_cursor_raises_sqlalchemys_error_and_rolls_back_whole(app):
     _, sign = shop_with_sign(app)
-    duplicate = reads.Prepared(
-        sa.insert(Event).values(
-            id=sa.bindparam("id"), occurred_at=sa.func.now(), entity="hazard", entity_id="x", action="create"
-        )
-    )
     with app.app_context():
-        taken = db.session.scalar(sa.select(Event.id).limit(1))
         session = db.session()
+        base = 10**12
         before = session.scalar(sa.select(sa.func.count()).select_from(Event))
         rule = service._SIGN_ZONE_RULE.first_in(
             session.connection(), sign_id=sign, category="rusted", severity="low"
         )
         assert rule.id == sign and rule.hours > 0
+        _EVENT.run_in(session.connection(), **_event(base))  # written, in the transaction
+        assert _EVENT._plans[session.connection().dialect] is not None  # it ran on the cursor
         with pytest.raises(sa.exc.IntegrityError):
-            duplicate.run_in(session.connection(), id=taken)
+            _EVENT.run_in(session.connection(), **_event(base))  # the same id again
         session.rollback()
-        # The connection and its kept cursor work on: the next transaction reads and writes.
+        # Both writes went with the transaction; the connection works on, on a new cursor.
+        assert session.scalar(sa.select(sa.func.count()).select_from(Event)) == before
+        _EVENT.run_in(session.connection(), **_event(base + 1))
         assert service._SIGN_ZONE_RULE.first_in(
             session.connection(), sign_id=sign, category="rusted", severity="low"
         )
+        assert session.scalar(sa.select(Event.entity_id).where(Event.id == base + 1)) == f"e{base + 1}"
+        session.rollback()  # events are append-only: the test leaves none behind
         assert session.scalar(sa.select(sa.func.count()).select_from(Event)) == before
-        session.rollback()
+
+
+def test_a_statement_with_a_value_sqlalchemy_fills_in_stays_with_it(app):
+    from sqlalchemy.dialects.postgresql import psycopg
+
+    dialect = psycopg.dialect()
+    assert _EVENT._plain_sql(dialect) is not None
+    # created_at and updated_at have Python defaults: SQLAlchemy computes them per execution.
+    signs = Sign.__table__
+    insert = sa.insert(signs).values(
+        {c.name: sa.bindparam(c.name) for c in signs.c if c.name != "created_at"}
+    )
+    assert reads.Prepared(insert)._plain_sql(dialect) is None
+    update = sa.update(signs).where(signs.c.id == sa.bindparam("sign_id")).values(text=sa.bindparam("text"))
+    assert reads.Prepared(update)._plain_sql(dialect) is None  # updated_at's onupdate

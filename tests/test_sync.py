@@ -806,7 +806,8 @@ def test_operation_header_values_with_line_breaks_are_422_naming_the_field(clien
 @pytest.mark.skipif(not PG_URL, reason="two batches claiming at once need PostgreSQL")
 def test_the_same_batch_sent_twice_at_once_creates_each_record_once(app, client, phone):
     """Two phones' (or one phone's retried) batches of the same operations, at the same moment:
-    one claims them, the other waits for its claims to commit and replays their answers."""
+    one claims them; the other, its claims refused while the first's are uncommitted (or
+    finding them stored, if it starts late), replays their answers."""
     ops = [{"method": "POST", "path": "/api/v1/shops", "body": shop_body(phone, n)} for n in range(60)]
     start = threading.Barrier(2)
     answers = []
@@ -821,6 +822,7 @@ def test_the_same_batch_sent_twice_at_once_creates_each_record_once(app, client,
         t.start()
     for t in threads:
         t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a batch never answered"
     assert [a.status_code for a in answers] == [200, 200]
     results = [[r["result"] for r in a.get_json()["results"]] for a in answers]
     for index in range(len(ops)):

@@ -223,14 +223,16 @@ class Prepared:
 
     SQLAlchemy's execution of a statement (its context, result and a Row per row) cost more
     Python time than the statement's round trip in a GET of one shop (profiled). Where it would
-    hand every column's value through unchanged, that is on PostgreSQL with no conversion for
-    any column (ids, text, numbers; times, as sessions run in UTC: db.utc_sessions),
-    the cursor gives the same values, in named tuples. That is checked once per database, on
-    the first rows: any conversion, SQLite, a request that may write, or listeners on the
-    engine's statements, and the statement runs through SQLAlchemy as before. Errors become
-    SQLAlchemy's (a lost connection is dropped from the pool and answered 503, as any other
-    statement's). Rows have `_mapping` as SQLAlchemy's do. Echoed SQL (SQLALCHEMY_ECHO) leaves
-    these statements out: to see them, turn the fast path off by watching the engine's statements.
+    hand every value through unchanged, that is on PostgreSQL with no conversion for any
+    column (ids, text, numbers; times, as sessions run in UTC: db.utc_sessions) and no value
+    of its own to fill in, the cursor gives the same values, in named tuples. That is checked
+    once per database, on the first rows: any conversion, SQLite, a read of a request that may
+    write (`first`, `all`), or listeners on the engine's statements, and the statement runs
+    through SQLAlchemy as before. Parameters get SQLAlchemy's conversions either way. Errors
+    become SQLAlchemy's (a lost connection is dropped from the pool and answered 503, as any
+    other statement's). Rows have `_mapping` as SQLAlchemy's do. Echoed SQL (SQLALCHEMY_ECHO)
+    leaves these statements out, the hazard's INSERT among them: to see them, turn the fast
+    path off by watching the engine's statements.
     """
 
     def __init__(self, stmt: sa.Executable) -> None:
@@ -313,6 +315,8 @@ class Prepared:
         compiled = self._compiled(dialect)
         if compiled.literal_execute_params or compiled.post_compile_params or compiled.escaped_bind_names:
             return None
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            return None  # a column default or onupdate SQLAlchemy computes for each execution
         if any(b.value is not None or b.callable is not None for b in compiled.binds.values()):
             return None
         return _Plan(compiled.string, dict(compiled._bind_processors), None)

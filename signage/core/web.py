@@ -111,9 +111,10 @@ class JsonFormatter(logging.Formatter):
 
     def _time(self, created: float) -> str:
         second = int(created)
-        if self._second[0] != second:
-            self._second = (second, time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(second)))
-        return self._second[1]
+        cached = self._second  # read once: another thread may replace it meanwhile
+        if cached[0] != second:
+            cached = self._second = (second, time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(second)))
+        return cached[1]
 
     def line(
         self, created: float, level: str, logger: str, message: str, fields, exc: str | None = None
@@ -180,12 +181,13 @@ class RequestLog:
                 logger.makeRecord(logger.name, logging.INFO, "", 0, "%s %s %s", args, None, extra=fields)
             )
             return
-        line = handler.formatter.line(time.time(), "INFO", logger.name, message, fields.get)
+        created = time.time()
         with handler.lock:
             try:
+                line = handler.formatter.line(created, "INFO", logger.name, message, fields.get)
                 handler.stream.write(line + handler.terminator)
                 handler.stream.flush()
-            except (OSError, ValueError):  # a closed or failing stream: logging's report of it
+            except (OSError, ValueError, TypeError):  # as logging does: reported, the answer stands
                 handler.handleError(logger.makeRecord(logger.name, logging.INFO, "", 0, message, (), None))
 
 
