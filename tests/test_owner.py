@@ -273,3 +273,36 @@ def test_owner_signing_in_on_several_phones_at_once_gets_one_account(app, client
         owners = db.session.scalars(sa.select(User).where(User.role == "owner")).all()
     assert len(owners) == 1
     assert events(client, supervisor, "owner_shop", notices[0]["shop_id"]) == ["bind"]
+
+
+def test_an_owner_account_made_on_another_phone_meanwhile_is_taken_not_doubled(app, client, notices):
+    """The other phone's sign-in commits the account between this one's look for the phone's
+    account and its look at the name it would take: it signs in to that account."""
+    from signage.accounts import service as accounts
+
+    made = []
+
+    def other_phone_commits(_conn, _cursor, statement, *_args):
+        if made or not statement.startswith("SELECT users.id \nFROM users \nWHERE users.username"):
+            return
+        made.append(True)
+        with app.app_context():  # its own session and connection, committed before this goes on
+            accounts.create_user(username=f"owner-{OWNER_PHONE}", role="owner", phone=OWNER_PHONE)
+            db.session.commit()
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", other_phone_commits)
+    try:
+        response = client.post(
+            "/api/v1/auth/owner-token", json={"code": notices[0]["access_code"], "phone": OWNER_PHONE}
+        )
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", other_phone_commits)
+    assert made and response.status_code == 200, response.get_json()
+    with app.app_context():
+        owners = db.session.scalars(
+            sa.select(User).where(User.role == "owner", User.phone == OWNER_PHONE)
+        ).all()
+    assert [o.username for o in owners] == [f"owner-{OWNER_PHONE}"]
+    assert response.get_json()["user"]["id"] == str(owners[0].id)

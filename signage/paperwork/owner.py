@@ -65,13 +65,18 @@ def _owner_for_phone(phone: str, display_name: str) -> User:
 
     Two phones signing in at once both find none and both make one: the second's insert then
     meets the first's name (it waits for the first to commit), and it takes the first's account.
+    If the first commits before the second looks at the name, the second finds the name taken
+    and the account there: it takes that account, not a name with a suffix and a second one.
     """
     user = _owner_of_phone(phone)
     if user is not None:
         return user
     username = f"owner-{phone}"
     while db.session.scalar(sa.select(User.id).where(User.username == username)):
-        username = f"owner-{phone}-{uuid.uuid4().hex[:4]}"
+        user = _owner_of_phone(phone)  # made by a sign-in on another phone since the look above
+        if user is not None:
+            return user
+        username = f"owner-{phone}-{uuid.uuid4().hex[:4]}"  # the name of an owner whose phone changed
     try:
         with db.session.begin_nested():  # its release flushes: a clash is raised here
             return accounts.create_user(
