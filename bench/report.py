@@ -114,8 +114,8 @@ def markdown(run: Run) -> str:
         "max_requests off; the API with SIGNAGE_ENV=production, a random SECRET_KEY, "
         f"RATELIMIT_STORAGE_URI={s['ratelimit']}, JSON request logs to a file.",
         "- The bare-Flask ceiling (bench/bare_app.py, GET /json) on the same gunicorn settings.",
-        f"- Each load figure: {s['duration']} s after a {s['warmup']} s warm-up; {s['connections']} "
-        "connections unless the table says 1.",
+        f"- Each load figure: {s['duration']} s after a {s['warmup']} s warm-up, in {s.get('rounds', 3)} rounds "
+        f"taken in turn with its baselines'; {s['connections']} connections unless the table says 1.",
         "- Plain SQL baseline: the statements the endpoint issued for the same requests (captured with a",
         "  SQLAlchemy cursor event, sign-in check included), replayed with psycopg, one connection per",
         "  client; exports fetch the export query through a server-side cursor, 1,000 rows at a time.",
