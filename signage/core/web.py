@@ -171,24 +171,28 @@ class RequestLog:
         logger = self.logger
         if not logger.isEnabledFor(logging.INFO):
             return
-        message = f"{fields['method']} {fields['path']} {fields['status']}"
+        args = (fields["method"], fields["path"], fields["status"])
         handler = self._direct_handler()
         if handler is None:
             # makeRecord and handle: what logger.info does, less the search of the stack for
             # the caller's file and line, which no request log line shows.
-            args = (fields["method"], fields["path"], fields["status"])
-            logger.handle(
-                logger.makeRecord(logger.name, logging.INFO, "", 0, "%s %s %s", args, None, extra=fields)
-            )
+            logger.handle(self._record(args, fields))
             return
         created = time.time()
         with handler.lock:
             try:
-                line = handler.formatter.line(created, "INFO", logger.name, message, fields.get)
+                line = handler.formatter.line(
+                    created, "INFO", logger.name, " ".join(map(str, args)), fields.get
+                )
                 handler.stream.write(line + handler.terminator)
                 handler.stream.flush()
             except (OSError, ValueError, TypeError):  # as logging does: reported, the answer stands
-                handler.handleError(logger.makeRecord(logger.name, logging.INFO, "", 0, message, (), None))
+                handler.handleError(self._record(args, fields))
+
+    def _record(self, args: tuple, fields: dict) -> logging.LogRecord:
+        return self.logger.makeRecord(
+            self.logger.name, logging.INFO, "", 0, "%s %s %s", args, None, extra=fields
+        )
 
 
 request_log = RequestLog(log)

@@ -122,17 +122,21 @@ def _csv(stmt: sa.Select) -> Iterator[str]:
     writer = csv.writer(buffer)
     # A BOM so Excel opens the UTF-8 Chinese text correctly.
     writer.writerow([h for h, _ in HEADERS])
-    yield "\ufeff" + buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
+    yield "\ufeff" + _drained(buffer)
     for row in rows(stmt):
         writer.writerow(row)
         if buffer.tell() >= CSV_CHUNK:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
+            yield _drained(buffer)
     if buffer.tell():
-        yield buffer.getvalue()
+        yield _drained(buffer)
+
+
+def _drained(buffer: io.StringIO) -> str:
+    """What buffer holds, leaving it empty."""
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
 
 
 def _xlsx(stmt: sa.Select):
