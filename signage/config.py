@@ -114,6 +114,9 @@ def load_config() -> dict:
         # Every this many claims (by record id), a claim also deletes up to 1,000 expired ones:
         # the table stays bounded without a scheduled job.
         "IDEMPOTENCY_PURGE_EVERY": _int("IDEMPOTENCY_PURGE_EVERY", 64),
+        # A report over all time folds the hazard tallies (signage/reports/tallies.py) into one
+        # row per zone and category once they hold this many rows more than twice that.
+        "REPORT_TALLY_SLACK": _int("REPORT_TALLY_SLACK", 256),
         # How far ahead of the server's clock a phone's recorded_at may be (clock skew).
         "CLOCK_SKEW_SECONDS": _int("CLOCK_SKEW_SECONDS", 300),
         "COMPRESS_MIMETYPES": ["application/json", "application/problem+json", "text/csv", "text/html"],
