@@ -144,6 +144,7 @@ def test_hazard_tallies_count_the_hazards_stored_before_0012_and_go_on_downgrade
         db.session.remove()
         command.downgrade(cfg, "0011_hazard_report_index")
         left = sa.inspect(db.engine)
+        indexes = {i["name"] for i in left.get_indexes("hazards")}
         tables, triggers = (
             left.get_table_names(),
             db.session.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
@@ -154,3 +155,4 @@ def test_hazard_tallies_count_the_hazards_stored_before_0012_and_go_on_downgrade
     assert counted == [("rusted", 2, 2, 1, 1), ("tilted", 1, 0, 0, 2)]
     assert after == [("rusted", 2, 2, 1, 1), ("tilted", 1, 1, 0, 2)]
     assert "hazard_tallies" not in tables and not [t for t in triggers if t.startswith("hazard_tallies")]
+    assert "ix_hazards_report" in indexes and "ix_hazards_rectified_hours" not in indexes

@@ -7,10 +7,14 @@ the lifecycle through HTTP, and plain SQL that no application code sees.
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 import sqlalchemy as sa
 
 from signage.core.db import db
+from signage.reports import tallies
 from tests.fieldwork import DAY, later, shop_with_sign, staff
 from tests.test_hazard_lifecycle import act, body_for, report
 
@@ -42,6 +46,73 @@ def assert_tallies_match_hazards(client, headers, filters: str = "") -> dict:
         tallied = _figures(client, headers, query)
         assert tallied == _figures(client, headers, f"{query}&{EVERYTHING}"), group_by
     return _figures(client, headers, filters)
+
+
+def test_over_all_time_an_empty_total_is_one_row_of_zeros(app, client, world):
+    sup = world["sup"]
+    for filters in ("", "zone=GL", "category=rusted"):
+        total = _figures(client, sup, filters)
+        assert total == _figures(client, sup, f"{filters}&{EVERYTHING}"), filters
+        assert total[()]["found"] == 0 and total[()]["rectification_rate"] is None
+    assert _figures(client, sup, "group_by=zone") == {}
+
+
+def test_a_truncate_of_hazards_empties_the_tallies(app, client, world):
+    with app.app_context():
+        if db.session.get_bind().dialect.name != "postgresql":
+            pytest.skip("SQLite has no TRUNCATE; a DELETE without WHERE fires the row triggers")
+    sup = world["sup"]
+    _walk(app, client, world, report(client, world, category="rusted", headers=sup), ["fix_on_spot"])
+    assert _figures(client, sup, "")[()]["found"] == 1
+    with app.app_context():
+        db.session.execute(sa.text("TRUNCATE hazards CASCADE"))
+        db.session.commit()
+    assert _tally_rows(app) == 0
+    assert _figures(client, sup, "")[()]["found"] == 0
+
+
+def test_a_truncate_waits_for_a_fold_and_leaves_nothing_of_it(app, client, world):
+    # A report folding the tallies holds their rows until it commits. A TRUNCATE of hazards
+    # meanwhile must wait for it and then empty the folded rows too, or the report would go on
+    # counting hazards that are gone.
+    with app.app_context():
+        if db.session.get_bind().dialect.name != "postgresql":
+            pytest.skip("PostgreSQL: SQLite has one writer at a time and no TRUNCATE")
+        url = db.engine.url
+    sup = world["sup"]
+    for category in ("rusted", "damaged"):
+        _walk(app, client, world, report(client, world, category=category, headers=sup), ["fix_on_spot"])
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as folding, engine.connect() as truncating:
+            folding.begin()
+            tallies.compact(folding)  # holds the old rows, deleted, and its new ones, uncommitted
+            pid = truncating.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            truncating.commit()
+            done = threading.Event()
+
+            def truncate():
+                truncating.exec_driver_sql("TRUNCATE hazards CASCADE")
+                truncating.commit()
+                done.set()
+
+            worker = threading.Thread(target=truncate)
+            worker.start()
+            waiting = "SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"
+            with engine.connect() as watch:
+                for _ in range(500):
+                    if watch.execute(sa.text(waiting), {"pid": pid}).scalar() == "Lock":
+                        break
+                    time.sleep(0.01)
+                else:
+                    pytest.fail("the TRUNCATE never waited on the fold")
+            folding.commit()
+            worker.join(10)
+            assert done.is_set()
+    finally:
+        engine.dispose()
+    assert _tally_rows(app) == 0
+    assert _figures(client, sup, "")[()]["found"] == 0
 
 
 def _walk(app, client, world, hazard_id: str, variants: list[str]) -> None:

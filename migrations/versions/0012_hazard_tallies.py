@@ -4,13 +4,14 @@ The rectification report over all time read every hazard for its counts: a milli
 most of a second on a loaded machine. hazard_tallies holds what each change of hazards adds
 to its zone and category's counts (found, rectified, rectified on time, rework), written by
 triggers in the statement that changes the hazards, whatever sends it: the app, the sync
-batch, a CLI command, or plain SQL. Rows are only ever added, so no two writers wait on one
+batch, a CLI command, or plain SQL (not with triggers turned off, as in a replica-mode
+restore: run the backfill below again after one). Rows are only ever added, so no two writers wait on one
 row; the report sums them and folds them into one row per group when they pile up.
 
 PostgreSQL: statement triggers with transition tables (one INSERT … SELECT per statement, so a
 bulk load of a million hazards adds a few hundred rows), and a TRUNCATE of hazards empties the
-tallies. SQLite: row triggers. Existing hazards are counted in, after the triggers exist and in
-the same transaction, so a write that lands meanwhile is counted once.
+tallies. SQLite: row triggers. Existing hazards are counted in the same transaction as the
+triggers are made, so a write that lands meanwhile is counted once.
 
 A later migration that rebuilds hazards on SQLite (alembic's batch mode copies the table) drops
 these triggers with the old table, and must create them again.
@@ -46,6 +47,8 @@ CREATE FUNCTION hazard_tallies_keep() RETURNS trigger LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
+        -- Waits for a report folding the rows to commit, then deletes what it wrote too.
+        LOCK TABLE hazard_tallies IN EXCLUSIVE MODE;
         DELETE FROM hazard_tallies;
     ELSIF TG_OP = 'INSERT' THEN
         INSERT INTO hazard_tallies (zone_id, category, found, rectified, on_time, rework)
@@ -138,16 +141,19 @@ def upgrade():
             postgresql_where=sa.text(_RECTIFIED),
             sqlite_where=sa.text(_RECTIFIED),
         )
-    # The triggers first: on PostgreSQL creating one locks hazard writes until this transaction
-    # commits, so the backfill below counts every hazard exactly once.
+    # Every hazard counted exactly once, by the backfill or by a trigger, even with writers about.
     if op.get_bind().dialect.name == "postgresql":
+        # The triggers first: creating one locks hazard writes until this transaction commits.
         op.execute(_PG_FUNCTION)
         for name, when in _PG_TRIGGERS.items():
             op.execute(f"CREATE TRIGGER {name} {when} FOR EACH STATEMENT EXECUTE FUNCTION hazard_tallies_keep()")
+        op.execute(_BACKFILL)
     else:
+        # The backfill first: Python's sqlite3 opens a transaction at the first INSERT, not at
+        # DDL, so the INSERT takes SQLite's write lock and the triggers join its transaction.
+        op.execute(_BACKFILL)
         for name, body in _SQLITE_TRIGGERS.items():
             op.execute(f"CREATE TRIGGER {name} {body}")
-    op.execute(_BACKFILL)
 
 
 def downgrade():

@@ -67,9 +67,13 @@ def figures(filters, group_by: tuple[str, ...], now: datetime) -> list[sa.Row]:
         ahead = ahead.where(Hazard.category == filters.category)
     rows = sa.union_all(tally, ahead).subquery("rows")
     keys = [rows.c.zone_id if name == "zone" else rows.c.category for name in group_by]
-    found, rectified = sa.func.sum(rows.c.found), sa.func.sum(rows.c.rectified)
+
+    def total(column):  # 0 when nothing matched, as the total's one row must show
+        return sa.func.coalesce(sa.func.sum(column), 0)
+
+    found, rectified = total(rows.c.found), total(rows.c.rectified)
     open_ = found - rectified
-    overdue = open_ - sa.func.sum(rows.c.ahead)
+    overdue = open_ - total(rows.c.ahead)
     stmt = sa.select(
         *[key.label(name) for key, name in zip(keys, group_by, strict=True)],
         found.label("found"),
@@ -77,13 +81,15 @@ def figures(filters, group_by: tuple[str, ...], now: datetime) -> list[sa.Row]:
         open_.label("open"),
         overdue.label("overdue"),
         (rectified + overdue).label("due"),
-        sa.func.sum(rows.c.on_time).label("on_time"),
-        sa.func.sum(rows.c.rework).label("rework"),
-        sa.func.sum(rows.c.piece).label("pieces"),
+        total(rows.c.on_time).label("on_time"),
+        total(rows.c.rework).label("rework"),
+        total(rows.c.piece).label("pieces"),
         (sa.func.count(rows.c.zone_id.distinct()) * sa.func.count(rows.c.category.distinct())).label("pairs"),
-    ).having(found > 0)
+    )
     if keys:
-        stmt = stmt.group_by(*keys)
+        # Groups whose hazards all went elsewhere sum to nothing: not shown, as when counted
+        # from the hazards. The total is one row, even of zeros.
+        stmt = stmt.group_by(*keys).having(found > 0)
     return db.session.execute(stmt).all()
 
 
