@@ -138,17 +138,15 @@ def _row_percentiles(row) -> dict:
     return {"median_hours": _rounded(row.median), "p90_hours": _rounded(row.p90)}
 
 
-def _percentiles(group_cols, filters, lo, hi, dialect: str) -> dict[tuple, dict]:
-    """Median and 90th percentile of hours to rectify per group, over rectified hazards only."""
+def _hours_select(group_cols, filters, lo, hi, dialect: str) -> sa.Select:
+    """Per group: its keys, then the median and 90th percentile of hours to rectify, over
+    rectified hazards only (on SQLite, the hours around each position, for `_hours`)."""
     keys = [col.label(name) for name, col in group_cols]
     # Named literally, so the rectified hazards' partial index (ix_hazards_rectified_hours) applies.
     rectified = sa.text(RECTIFIED_TERM)
     if dialect == "postgresql":
         stmt = _base(sa.select(*keys, *_percentile_columns()), filters, lo, hi).where(rectified)
-        return {
-            tuple(row[: len(keys)]): _row_percentiles(row)
-            for row in db.session.execute(_grouped(stmt, group_cols))
-        }
+        return _grouped(stmt, group_cols)
     # SQLite has no percentile aggregate: rank each group's hours, then pick around the positions.
     partition = [col for _, col in group_cols] or None
     ranked = (
@@ -176,14 +174,37 @@ def _percentiles(group_cols, filters, lo, hi, dialect: str) -> dict[tuple, dict]
             sa.func.max((ranked.c.n - 1) * tenths % 10).label(f"p{tenths}_rem"),
         ]
     names = [name for name, _ in group_cols]
-    stmt = sa.select(*[ranked.c[n] for n in names], *parts).group_by(*[ranked.c[n] for n in names])
+    return sa.select(*[ranked.c[n] for n in names], *parts).group_by(*[ranked.c[n] for n in names])
+
+
+def _hours(row, dialect: str) -> dict:
+    """A row's median and 90th-percentile hours, from `_hours_select`'s columns."""
+    if dialect == "postgresql":
+        return _row_percentiles(row)
     return {
-        tuple(row[: len(names)]): {
-            "median_hours": _interpolate(row.p5_lo, row.p5_hi, row.p5_rem),
-            "p90_hours": _interpolate(row.p9_lo, row.p9_hi, row.p9_rem),
-        }
-        for row in db.session.execute(stmt)
+        "median_hours": _interpolate(row.p5_lo, row.p5_hi, row.p5_rem),
+        "p90_hours": _interpolate(row.p9_lo, row.p9_hi, row.p9_rem),
     }
+
+
+def _percentiles(group_cols, filters, lo, hi, dialect: str) -> dict[tuple, dict]:
+    """Median and 90th percentile of hours to rectify per group, over rectified hazards only."""
+    stmt = _hours_select(group_cols, filters, lo, hi, dialect)
+    return {tuple(row[: len(group_cols)]): _hours(row, dialect) for row in db.session.execute(stmt)}
+
+
+def _from_tallies(filters: Filters, group_by, group_cols, now, dialect: str) -> tuple:
+    """The groups' counts from the tallies and their hours from the rectified hazards, in one
+    statement: one snapshot, so the hours are of the very hazards counted as rectified."""
+    counts = tallies.figures(filters, group_by, now).subquery("counts")
+    hours = _hours_select(group_cols, filters, None, None, dialect).subquery("hours")
+    names = [name for name, _ in group_cols]
+    same_group = sa.and_(sa.true(), *[counts.c[name] == hours.c[name] for name in names])
+    stmt = sa.select(counts, *[c for c in hours.c if c.key not in names]).select_from(
+        counts.outerjoin(hours, same_group)
+    )
+    rows = db.session.execute(stmt).all()
+    return rows, {tuple(row[: len(names)]): _hours(row, dialect) for row in rows}
 
 
 def _labels(group_by: tuple[str, ...], rows) -> dict[str, dict]:
@@ -261,8 +282,7 @@ def rectification(filters: Filters, group_by: tuple[str, ...]) -> dict:
     group_cols = _group_columns(group_by, local)
     if tallies.covers(filters, group_by):
         # Over all time by zone and category: the counts from the tallies, a few hundred rows.
-        rows = tallies.figures(filters, group_by, now)
-        percentiles = _percentiles(group_cols, filters, lo, hi, dialect)
+        rows, percentiles = _from_tallies(filters, group_by, group_cols, now, dialect)
         tallies.compact_if_due(rows)
     else:
         one_pass = dialect == "postgresql" and group_by in ONE_PASS

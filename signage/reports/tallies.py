@@ -38,10 +38,10 @@ def covers(filters, group_by: tuple[str, ...]) -> bool:
     return used <= FILTERS and set(group_by) <= GROUPINGS
 
 
-def figures(filters, group_by: tuple[str, ...], now: datetime) -> list[sa.Row]:
+def figures(filters, group_by: tuple[str, ...], now: datetime) -> sa.Select:
     """Per group: its keys, then found, rectified, open, overdue, due, on_time, rework.
 
-    One statement: the tallies' rows and, beside them, one row for each open hazard whose
+    One SELECT: the tallies' rows and, beside them, one row for each open hazard whose
     deadline is still ahead, summed by group. Each group also says how many tally rows it
     summed (pieces) and how many zone-and-category pairs it holds at most (pairs), which tell
     `compact_if_due` when folding the rows is worth a write.
@@ -90,7 +90,7 @@ def figures(filters, group_by: tuple[str, ...], now: datetime) -> list[sa.Row]:
         # Groups whose hazards all went elsewhere sum to nothing: not shown, as when counted
         # from the hazards. The total is one row, even of zeros.
         stmt = stmt.group_by(*keys).having(found > 0)
-    return db.session.execute(stmt).all()
+    return stmt
 
 
 def compact_if_due(rows: list[sa.Row]) -> None:
