@@ -42,30 +42,64 @@ def test_constraint_names_follow_the_convention(app):
         assert "uq_users_username" in uniques
 
 
-def test_rectify_hours_are_backfilled_for_hazards_stored_before_0008(tmp_path):
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": TEST_SECRET})
+def _database_at(tmp_path, revision: str):
+    """(app, alembic config) of a SQLite database migrated only up to revision."""
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}", "SECRET_KEY": TEST_SECRET}
+    )
     cfg = Config(str(MIGRATIONS / "alembic.ini"))
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with app.app_context():
-        command.upgrade(cfg, "0007_perf_indexes")
+        command.upgrade(cfg, revision)
         db.engine.dispose()
-    columns = (
-        "id, sign_id, zone_id, category, severity, shift, description, state, found_at, found_by_id,"
-        " lat, lng, deadline_at, rectified_at, fixed_on_spot, rework_count, reopen_count, flagged,"
-        " created_at, updated_at, version"
-    )
-    rows = [
-        ("a" * 32, "rectified", "2026-05-01 08:00:00.000000", "2026-05-02 20:30:00.000000"),
-        ("b" * 32, "notified", "2026-05-01 08:00:00.000000", None),
-    ]
-    with sqlite3.connect(tmp_path / "old.db") as conn:  # foreign keys off: only the hazard matters
-        for ident, state, found, rectified in rows:
+    return app, cfg
+
+
+_FOUND = "2026-05-01 08:00:00.000000"
+# A hazard row as an old schema stored it; foreign keys are off, so only the hazard matters.
+_OLD_HAZARD = {
+    "sign_id": "c" * 32,
+    "zone_id": "d" * 32,
+    "category": "rusted",
+    "severity": "low",
+    "shift": "day",
+    "description": "",
+    "found_at": _FOUND,
+    "found_by_id": "e" * 32,
+    "lat": 30.1,
+    "lng": 120.4,
+    "deadline_at": _FOUND,
+    "rectified_at": None,
+    "fixed_on_spot": 0,
+    "rework_count": 0,
+    "reopen_count": 0,
+    "flagged": 0,
+    "created_at": _FOUND,
+    "updated_at": _FOUND,
+    "version": 1,
+}
+
+
+def _store_old_hazards(tmp_path, hazards: list[dict]) -> None:
+    """Insert hazards (id, state and any fields that differ from _OLD_HAZARD) with plain sqlite3."""
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        for fields in hazards:
+            row = {**_OLD_HAZARD, **fields}
+            names = ", ".join(row)
             conn.execute(
-                f"INSERT INTO hazards ({columns}) VALUES (?, ?, ?, 'rusted', 'low', 'day', '', ?, ?, ?,"
-                " 30.1, 120.4, ?, ?, 0, 0, 0, 0, ?, ?, 1)",
-                (ident, "c" * 32, "d" * 32, state, found, "e" * 32, found, rectified, found, found),
+                f"INSERT INTO hazards ({names}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
             )
+
+
+def test_rectify_hours_are_backfilled_for_hazards_stored_before_0008(tmp_path):
+    app, cfg = _database_at(tmp_path, "0007_perf_indexes")
+    _store_old_hazards(
+        tmp_path,
+        [
+            {"id": "a" * 32, "state": "rectified", "rectified_at": "2026-05-02 20:30:00.000000"},
+            {"id": "b" * 32, "state": "notified"},
+        ],
+    )
     with app.app_context():
         command.upgrade(cfg, "head")
         hours = dict(db.session.execute(sa.text("SELECT state, rectify_hours FROM hazards")).all())
@@ -90,46 +124,17 @@ def test_flagged_hazard_filter_reads_its_partial_index_on_sqlite(app):
 
 
 def test_hazard_tallies_count_the_hazards_stored_before_0012_and_go_on_downgrade(tmp_path):
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": TEST_SECRET})
-    cfg = Config(str(MIGRATIONS / "alembic.ini"))
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with app.app_context():
-        command.upgrade(cfg, "0011_hazard_report_index")
-        db.engine.dispose()
-    columns = (
-        "id, sign_id, zone_id, category, severity, shift, description, state, found_at, found_by_id,"
-        " lat, lng, deadline_at, rectified_at, fixed_on_spot, rework_count, reopen_count, flagged,"
-        " created_at, updated_at, version"
+    app, cfg = _database_at(tmp_path, "0011_hazard_report_index")
+    rectified = {"state": "rectified", "rectified_at": "2026-05-02 20:30:00.000000"}
+    _store_old_hazards(
+        tmp_path,
+        [
+            # One rectified on time, one late, one open; reworked 1, 0 and 2 times.
+            {"id": "a" * 32, **rectified, "deadline_at": "2026-05-03 08:00:00.000000", "rework_count": 1},
+            {"id": "b" * 32, **rectified, "deadline_at": "2026-05-02 08:00:00.000000"},
+            {"id": "c" * 32, "state": "notified", "category": "tilted", "rework_count": 2},
+        ],
     )
-    zone = "d" * 32
-    # (id, category, state, deadline, rectified_at, rework): one rectified on time, one late, one open.
-    rows = [
-        ("a" * 32, "rusted", "rectified", "2026-05-03 08:00:00.000000", "2026-05-02 20:30:00.000000", 1),
-        ("b" * 32, "rusted", "rectified", "2026-05-02 08:00:00.000000", "2026-05-02 20:30:00.000000", 0),
-        ("c" * 32, "tilted", "notified", "2026-05-02 08:00:00.000000", None, 2),
-    ]
-    found = "2026-05-01 08:00:00.000000"
-    with sqlite3.connect(tmp_path / "old.db") as conn:  # foreign keys off: only the hazards matter
-        for ident, category, state, deadline, rectified, rework in rows:
-            conn.execute(
-                f"INSERT INTO hazards ({columns}) VALUES (?, ?, ?, ?, 'low', 'day', '', ?, ?, ?,"
-                " 30.1, 120.4, ?, ?, 0, ?, 0, 0, ?, ?, 1)",
-                (
-                    ident,
-                    "e" * 32,
-                    zone,
-                    category,
-                    state,
-                    found,
-                    "f" * 32,
-                    deadline,
-                    rectified,
-                    rework,
-                    found,
-                    found,
-                ),
-            )
     tallies = (
         "SELECT category, sum(found), sum(rectified), sum(on_time), sum(rework) FROM hazard_tallies"
         " GROUP BY category ORDER BY category"
